@@ -1,0 +1,38 @@
+/**
+ * The composition root of every Lambda: the real stores and services, built
+ * once per process from config, on first use. Only handler modules import this.
+ */
+import { createTokenVerifier, type TokenVerifier } from '../../shared/runtime/auth';
+import { documentClient, managementClient } from '../../shared/runtime/clients';
+import { config } from '../../shared/runtime/config';
+import { createLogger, type Logger } from '../../shared/runtime/log';
+import { FanoutService } from '../../shared/services/fanout-service';
+import { OrdersService } from '../../shared/services/orders-service';
+import { RealtimeService } from '../../shared/services/realtime-service';
+import { DynamoConnectionStore } from '../../shared/store/connection-store';
+import { DynamoOrderStore } from '../../shared/store/dynamo-order-store';
+import { ApiGatewayNotifier } from '../../shared/store/notifier';
+
+function once<T>(build: () => T): () => T {
+  let value: T | undefined;
+  let built = false;
+  return () => {
+    if (!built) {
+      value = build();
+      built = true;
+    }
+    return value as T;
+  };
+}
+
+export const logger = once((): Logger => createLogger({ service: 'waypost' }));
+export const verifyToken = once((): TokenVerifier => createTokenVerifier(config().jwt));
+export const orderStore = once(() => new DynamoOrderStore(documentClient(), config().ordersTable));
+export const connectionStore = once(() => new DynamoConnectionStore(documentClient(), config().connectionsTable));
+export const ordersService = once(() => new OrdersService({ orders: orderStore() }));
+export const realtimeService = once(
+  () => new RealtimeService({ orders: ordersService(), connections: connectionStore(), log: logger().child({ fn: 'ws' }) }),
+);
+export const fanoutService = once(
+  () => new FanoutService(connectionStore(), new ApiGatewayNotifier(managementClient()), logger().child({ fn: 'fanout' })),
+);

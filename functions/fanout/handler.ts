@@ -1,0 +1,21 @@
+/**
+ * The `orders` stream: each new timeline event is pushed to its rooms. Failed
+ * records are reported (`ReportBatchItemFailures`) so only they and what
+ * follows them in the same order are retried.
+ */
+import middy from '@middy/core';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { processStreamBatch } from '../../shared/store/stream-records';
+import { fanoutService, logger } from '../common/wiring';
+
+export async function fanOut(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
+  const fanout = fanoutService();
+  const log = logger();
+  return processStreamBatch(
+    event.Records,
+    (routed) => fanout.deliver(routed),
+    (record, err) => log.warn('fan-out record failed', { sequenceNumber: record.dynamodb?.SequenceNumber, error: err }),
+  );
+}
+
+export const handler = middy(fanOut);

@@ -1,0 +1,63 @@
+/**
+ * A small path router for the HTTP API: `/api/orders/{id}` style patterns,
+ * segments URL-decoded, one handler per method and path.
+ */
+import { NotFoundError } from '../../shared/domain/errors';
+
+export type Params = Record<string, string>;
+
+interface Route<C, R> {
+  readonly method: string;
+  readonly segments: readonly string[];
+  readonly handle: (ctx: C, params: Params) => Promise<R>;
+}
+
+export class Router<C, R> {
+  private readonly routes: Route<C, R>[] = [];
+
+  on(method: string, pattern: string, handle: (ctx: C, params: Params) => Promise<R>): this {
+    this.routes.push({ method, segments: pattern.split('/').filter(Boolean), handle });
+    return this;
+  }
+
+  /** The matching route's handler, bound to its params; NOT_FOUND if none matches. */
+  match(method: string, path: string): { handle: (ctx: C) => Promise<R>; pattern: string } {
+    let parts: string[];
+    try {
+      parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+    } catch {
+      throw new NotFoundError(`No such path: ${path.slice(0, 200)}`);
+    }
+    let pathMatched = false;
+    for (const route of this.routes) {
+      const params = matchSegments(route.segments, parts);
+      if (params === null) continue;
+      pathMatched = true;
+      if (route.method !== method) continue;
+      return { handle: (ctx) => route.handle(ctx, params), pattern: `/${route.segments.join('/')}` };
+    }
+    throw new NotFoundError(pathMatched ? `${method} is not supported on ${path.slice(0, 200)}` : `No such path: ${path.slice(0, 200)}`);
+  }
+}
+
+function matchSegments(pattern: readonly string[], parts: readonly string[]): Params | null {
+  if (pattern.length !== parts.length) return null;
+  const params: Params = {};
+  for (let i = 0; i < pattern.length; i++) {
+    const p = pattern[i]!;
+    const v = parts[i]!;
+    if (p.startsWith('{') && p.endsWith('}')) {
+      const suffixAt = p.indexOf('}');
+      params[p.slice(1, suffixAt)] = v;
+    } else if (p.includes('{')) {
+      // `{id}.csv`-style: a param with a fixed suffix
+      const name = p.slice(p.indexOf('{') + 1, p.indexOf('}'));
+      const suffix = p.slice(p.indexOf('}') + 1);
+      if (!v.endsWith(suffix) || v.length === suffix.length) return null;
+      params[name] = v.slice(0, v.length - suffix.length);
+    } else if (p !== v) {
+      return null;
+    }
+  }
+  return params;
+}

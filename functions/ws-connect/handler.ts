@@ -1,0 +1,27 @@
+/**
+ * `$connect`: the token (query parameter `token`, as browsers cannot set
+ * headers on a WebSocket) is verified before the socket opens; a bad one is
+ * refused with 401 and no socket is opened.
+ */
+import middy from '@middy/core';
+import { UnauthorizedError } from '../../shared/domain/errors';
+import { bearerToken } from '../../shared/runtime/auth';
+import { parseEvent } from '../common/parse-event';
+import { logger, realtimeService, verifyToken } from '../common/wiring';
+import { wsConnectEventSchema, type WsConnectEvent, type WsResult } from '../common/ws-events';
+
+export async function connect(event: WsConnectEvent): Promise<WsResult> {
+  const token =
+    event.queryStringParameters?.token ?? bearerToken(event.headers?.authorization ?? event.headers?.Authorization);
+  try {
+    const principal = await verifyToken()(token);
+    await realtimeService().connect(event.requestContext.connectionId, principal);
+    return { statusCode: 200 };
+  } catch (err) {
+    if (err instanceof UnauthorizedError) return { statusCode: 401, body: err.message };
+    logger().error('connect failed', { error: err });
+    return { statusCode: 500 };
+  }
+}
+
+export const handler = middy(connect).use(parseEvent(wsConnectEventSchema));

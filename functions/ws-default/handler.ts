@@ -1,0 +1,19 @@
+/**
+ * `$default`: every client frame, routed on its `action` (there are no other
+ * routes, so every frame, even one that is not JSON, arrives here and gets its
+ * reply). The reply is the route response: API Gateway sends `body` back on
+ * the same socket.
+ */
+import middy from '@middy/core';
+import { parseEvent } from '../common/parse-event';
+import { realtimeService } from '../common/wiring';
+import { wsMessageEventSchema, type WsMessageEvent, type WsResult } from '../common/ws-events';
+
+export async function route(event: WsMessageEvent): Promise<WsResult> {
+  const body =
+    event.body != null && event.isBase64Encoded === true ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  const reply = await realtimeService().handleFrame(event.requestContext.connectionId, body ?? undefined);
+  return { statusCode: 200, body: JSON.stringify(reply) };
+}
+
+export const handler = middy(route).use(parseEvent(wsMessageEventSchema));

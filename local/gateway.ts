@@ -1,0 +1,401 @@
+/**
+ * The local API Gateway: one HTTP server on 127.0.0.1 that
+ * - upgrades `/ws` to a WebSocket after the `$connect` handler accepts the
+ *   token (401 and no socket otherwise), turns each text frame into a
+ *   `$default` event and sends the route response back, and calls
+ *   `$disconnect` when the socket ends; with API Gateway's limits (128 KiB
+ *   messages, close 1009 past it; 10 min idle; 2 h at most);
+ * - answers the `@connections` management API (`POST`/`GET`/`DELETE
+ *   /@connections/{id}`, 410 for a gone connection), so
+ *   `ApiGatewayManagementApiClient` runs unchanged against it;
+ * - turns `/api/*` into HTTP API (payload 2.0) events for the HTTP handler;
+ * - serves extra local routes (`/_local/*`, the console).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from '../shared/runtime/log';
+import { invoke, type LambdaHandler } from './lambda';
+
+/** API Gateway's WebSocket message limit: larger messages close the socket with 1009. */
+export const WS_MESSAGE_MAX_BYTES = 128 * 1024;
+/** The local HTTP body cap (API Gateway's is 10 MB; handlers enforce their own, smaller, limits). */
+const HTTP_BODY_CAP_BYTES = 1024 * 1024;
+
+export interface WsResult {
+  statusCode: number;
+  body?: string;
+}
+
+export interface GatewayHandlers {
+  readonly connect: LambdaHandler<unknown, WsResult>;
+  readonly disconnect: LambdaHandler<unknown, WsResult>;
+  readonly message: LambdaHandler<unknown, WsResult>;
+  readonly http: LambdaHandler<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
+}
+
+/** A local route: return true when it answered. */
+export type LocalRoute = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean> | boolean;
+
+export interface GatewayOptions {
+  readonly port: number;
+  readonly handlers: GatewayHandlers;
+  readonly log: Logger;
+  readonly idleSeconds: number;
+  readonly maxSeconds: number;
+  /** Routes tried before `/api`: health, `/_local/*`, the console. */
+  readonly routes: readonly LocalRoute[];
+  /** Until true, WebSocket upgrades are refused with 503. */
+  readonly isReady: () => boolean;
+}
+
+interface Connection {
+  readonly id: string;
+  readonly socket: WebSocket;
+  readonly connectedAt: Date;
+  readonly sourceIp: string;
+  readonly userAgent: string;
+  lastActiveAt: Date;
+  idleTimer: NodeJS.Timeout;
+  readonly hardTimer: NodeJS.Timeout;
+  /** Frames of one connection are handled one after another, in arrival order. */
+  queue: Promise<void>;
+  disconnected: boolean;
+}
+
+function connectionId(): string {
+  // API Gateway ids look like `L0SM9cOFvHcCIhw=`.
+  return `${randomBytes(10).toString('base64').slice(0, 14)}=`;
+}
+
+export class LocalGateway {
+  private readonly server: Server;
+  private readonly wss: WebSocketServer;
+  private readonly connections = new Map<string, Connection>();
+  private readonly stage = 'local';
+  private actualPort = 0;
+
+  constructor(private readonly options: GatewayOptions) {
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: WS_MESSAGE_MAX_BYTES });
+    this.server = createServer((req, res) => {
+      this.handleHttp(req, res).catch((err: unknown) => {
+        this.options.log.error('local gateway request failed', { path: req.url, error: err });
+        if (!res.headersSent) sendJson(res, 500, { error: { code: 'INTERNAL', message: 'Local gateway error.' } });
+        else res.destroy();
+      });
+    });
+    this.server.on('upgrade', (req, socket, head) => {
+      this.handleUpgrade(req, socket, head).catch((err: unknown) => {
+        this.options.log.error('websocket upgrade failed', { error: err });
+        refuse(socket, 500, 'Internal Server Error');
+      });
+    });
+    this.server.keepAliveTimeout = 5000;
+  }
+
+  get port(): number {
+    return this.actualPort;
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port, '127.0.0.1', () => {
+        const address = this.server.address();
+        this.actualPort = typeof address === 'object' && address !== null ? address.port : this.options.port;
+        resolve(this.actualPort);
+      });
+    });
+  }
+
+  /** Close every socket (each gets its `$disconnect`) and stop listening. */
+  async close(): Promise<void> {
+    const pending = [...this.connections.values()].map((c) => this.drop(c, 1001, 'Going away'));
+    await Promise.allSettled(pending);
+    this.wss.close();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  /** Cut a client off without a close handshake, as a network failure would (tests, chaos). */
+  terminate(id: string): boolean {
+    const c = this.connections.get(id);
+    if (!c) return false;
+    c.socket.terminate();
+    return true;
+  }
+
+  connectionIds(): string[] {
+    return [...this.connections.keys()];
+  }
+
+  // ------------------------------------------------------------ WebSocket
+
+  private requestContext(c: { id: string; connectedAt: Date }, eventType: 'CONNECT' | 'MESSAGE' | 'DISCONNECT', routeKey: string) {
+    const now = new Date();
+    return {
+      routeKey,
+      eventType,
+      messageId: eventType === 'MESSAGE' ? randomBytes(8).toString('base64url') : undefined,
+      extendedRequestId: randomUUID(),
+      requestTime: now.toUTCString(),
+      messageDirection: 'IN',
+      stage: this.stage,
+      connectedAt: c.connectedAt.getTime(),
+      requestTimeEpoch: now.getTime(),
+      requestId: randomUUID(),
+      domainName: `127.0.0.1:${this.actualPort}`,
+      connectionId: c.id,
+      apiId: 'local',
+    };
+  }
+
+  private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (url.pathname !== '/ws') {
+      refuse(socket, 404, 'Not Found');
+      return;
+    }
+    if (!this.options.isReady()) {
+      refuse(socket, 503, 'Service Unavailable');
+      return;
+    }
+    const id = connectionId();
+    const connectedAt = new Date();
+    const headers = flatHeaders(req);
+    const query = Object.fromEntries(url.searchParams);
+    const result = await invoke(this.options.handlers.connect, {
+      requestContext: this.requestContext({ id, connectedAt }, 'CONNECT', '$connect'),
+      headers,
+      queryStringParameters: Object.keys(query).length > 0 ? query : undefined,
+      isBase64Encoded: false,
+    });
+    if (result.statusCode < 200 || result.statusCode >= 300) {
+      refuse(socket, result.statusCode, result.statusCode === 401 ? 'Unauthorized' : result.statusCode === 403 ? 'Forbidden' : 'Error');
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, id, connectedAt, req));
+  }
+
+  private accept(ws: WebSocket, id: string, connectedAt: Date, req: IncomingMessage): void {
+    const c: Connection = {
+      id,
+      socket: ws,
+      connectedAt,
+      sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+      userAgent: req.headers['user-agent'] ?? '',
+      lastActiveAt: connectedAt,
+      idleTimer: setTimeout(() => this.drop(c, 1001, 'Going away'), this.options.idleSeconds * 1000),
+      hardTimer: setTimeout(() => this.drop(c, 1001, 'Going away'), this.options.maxSeconds * 1000),
+      queue: Promise.resolve(),
+      disconnected: false,
+    };
+    this.connections.set(id, c);
+    ws.on('message', (data, isBinary) => {
+      this.touch(c);
+      const body = isBinary ? Buffer.from(data as Buffer).toString('base64') : data.toString();
+      c.queue = c.queue.then(() => this.onMessage(c, body, isBinary));
+    });
+    ws.on('close', () => void this.onClosed(c));
+    ws.on('error', (err) => this.options.log.debug('websocket error', { connectionId: id, error: err }));
+  }
+
+  private touch(c: Connection): void {
+    c.lastActiveAt = new Date();
+    c.idleTimer.refresh();
+  }
+
+  private async onMessage(c: Connection, body: string, isBase64Encoded: boolean): Promise<void> {
+    try {
+      const result = await invoke(this.options.handlers.message, {
+        requestContext: this.requestContext(c, 'MESSAGE', '$default'),
+        body,
+        isBase64Encoded,
+      });
+      if (result.body !== undefined && c.socket.readyState === c.socket.OPEN) {
+        c.socket.send(result.body);
+        this.touch(c);
+      }
+    } catch (err) {
+      // API Gateway answers a failed integration with this frame.
+      this.options.log.error('$default handler failed', { connectionId: c.id, error: err });
+      if (c.socket.readyState === c.socket.OPEN) {
+        c.socket.send(JSON.stringify({ message: 'Internal server error', connectionId: c.id, requestId: randomUUID() }));
+      }
+    }
+  }
+
+  private async onClosed(c: Connection): Promise<void> {
+    if (c.disconnected) return;
+    c.disconnected = true;
+    clearTimeout(c.idleTimer);
+    clearTimeout(c.hardTimer);
+    this.connections.delete(c.id);
+    await c.queue.catch(() => undefined);
+    try {
+      await invoke(this.options.handlers.disconnect, {
+        requestContext: this.requestContext(c, 'DISCONNECT', '$disconnect'),
+        isBase64Encoded: false,
+      });
+    } catch (err) {
+      this.options.log.error('$disconnect handler failed', { connectionId: c.id, error: err });
+    }
+  }
+
+  private async drop(c: Connection, code: number, reason: string): Promise<void> {
+    if (c.socket.readyState === c.socket.OPEN) c.socket.close(code, reason);
+    else c.socket.terminate();
+    await this.onClosed(c);
+  }
+
+  // ------------------------------------------------------------ HTTP
+
+  private async handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const at = url.pathname.indexOf('/@connections/');
+    if (at >= 0) {
+      await this.handleManagement(req, res, decodeURIComponent(url.pathname.slice(at + '/@connections/'.length)));
+      return;
+    }
+    for (const route of this.options.routes) {
+      if (await route(req, res, url)) return;
+    }
+    if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {
+      await this.handleApi(req, res, url);
+      return;
+    }
+    sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `No such path: ${url.pathname.slice(0, 200)}` } });
+  }
+
+  /** The `@connections` API: what `ApiGatewayManagementApiClient` calls. */
+  private async handleManagement(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
+    const c = this.connections.get(id);
+    const gone = () =>
+      sendJson(res, 410, { message: `Connection ${id} is gone` }, { 'x-amzn-errortype': 'GoneException' });
+    switch (req.method) {
+      case 'POST': {
+        const body = await readBody(req, WS_MESSAGE_MAX_BYTES + 1);
+        if (body === null || body.length > WS_MESSAGE_MAX_BYTES) {
+          sendJson(res, 413, { message: 'Message too long' }, { 'x-amzn-errortype': 'PayloadTooLargeException' });
+          return;
+        }
+        if (!c || c.socket.readyState !== c.socket.OPEN) return gone();
+        await new Promise<void>((resolve, reject) => c.socket.send(body.toString('utf8'), (err) => (err ? reject(err) : resolve())));
+        this.touch(c);
+        res.writeHead(200, { 'content-length': '0' }).end();
+        return;
+      }
+      case 'GET':
+        if (!c) return gone();
+        sendJson(res, 200, {
+          ConnectedAt: c.connectedAt.toISOString(),
+          LastActiveAt: c.lastActiveAt.toISOString(),
+          Identity: { SourceIp: c.sourceIp, UserAgent: c.userAgent },
+        });
+        return;
+      case 'DELETE':
+        if (!c) return gone();
+        await this.drop(c, 1000, 'Closed by server');
+        res.writeHead(204).end();
+        return;
+      default:
+        sendJson(res, 405, { message: 'Method not allowed' });
+    }
+  }
+
+  private async handleApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const body = await readBody(req, HTTP_BODY_CAP_BYTES);
+    if (body === null) {
+      sendJson(res, 413, { error: { code: 'PAYLOAD_TOO_LARGE', message: 'The request body is too large.' } });
+      return;
+    }
+    const now = new Date();
+    const headers = flatHeaders(req);
+    const query: Record<string, string> = {};
+    for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+    const event: APIGatewayProxyEventV2 = {
+      version: '2.0',
+      routeKey: '$default',
+      rawPath: url.pathname,
+      rawQueryString: url.search.slice(1),
+      headers,
+      ...(Object.keys(query).length > 0 && { queryStringParameters: query }),
+      requestContext: {
+        accountId: 'local',
+        apiId: 'local',
+        domainName: `127.0.0.1:${this.actualPort}`,
+        domainPrefix: '127',
+        http: {
+          method: req.method ?? 'GET',
+          path: url.pathname,
+          protocol: `HTTP/${req.httpVersion}`,
+          sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+          userAgent: req.headers['user-agent'] ?? '',
+        },
+        requestId: randomUUID(),
+        routeKey: '$default',
+        stage: '$default',
+        time: now.toUTCString(),
+        timeEpoch: now.getTime(),
+      },
+      ...(body.length > 0 && { body: body.toString('utf8') }),
+      isBase64Encoded: false,
+    };
+    const result = await invoke(this.options.handlers.http, event);
+    const responseHeaders: Record<string, string> = {};
+    for (const [k, v] of Object.entries(result.headers ?? {})) responseHeaders[k] = String(v);
+    res.writeHead(result.statusCode ?? 200, responseHeaders);
+    res.end(result.isBase64Encoded && result.body !== undefined ? Buffer.from(result.body, 'base64') : (result.body ?? ''));
+  }
+}
+
+function flatHeaders(req: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
+  }
+  return headers;
+}
+
+/** The body, or null when it is larger than `cap`. */
+function readBody(req: IncomingMessage, cap: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > cap) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(tooLarge ? null : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body).toString(),
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  res.end(body);
+}
+
+/** Refuse an upgrade with a plain HTTP status: no socket is opened. */
+function refuse(socket: Duplex, status: number, text: string): void {
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`);
+  }
+  socket.destroy();
+}

@@ -1,0 +1,195 @@
+/**
+ * The whole local runtime in one process: DynamoDB Local, the gateway
+ * (WebSocket, `@connections`, HTTP API, console), the stream pump, and the
+ * very handlers that run in Lambda. `npm start` and the end-to-end tests both
+ * start it through `startRuntime`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { extname, join, normalize, resolve } from 'node:path';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { config } from '../shared/runtime/config';
+import { dynamoClient } from '../shared/runtime/clients';
+import type { Logger } from '../shared/runtime/log';
+import { CONNECTIONS_TABLE, ORDERS_TABLE } from '../shared/store/tables';
+import type { LocalConfig } from './config';
+import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, streamArnOf, type DynamoDbLocal } from './dynamodb';
+import { freePort } from './free-port';
+import { LocalGateway, sendJson, type LocalRoute } from './gateway';
+import { demoTokens, seedDemo, type DemoUser } from './seed';
+import { lambdaContext } from './lambda';
+import { StreamPump } from './stream-pump';
+
+export interface Runtime {
+  readonly url: string;
+  readonly port: number;
+  readonly dynamodbPort: number;
+  readonly demoUsers: readonly (DemoUser & { token: string })[];
+  readonly seeded: boolean;
+  readonly gateway: LocalGateway;
+  readonly pump: StreamPump;
+  stop(): Promise<void>;
+}
+
+const WEB_ROOT = resolve(import.meta.dirname, '..', 'web', 'public');
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json; charset=utf-8',
+};
+
+/**
+ * Point this process's AWS clients and handler config at the local edges.
+ * Handlers read config on first use, which is after this.
+ */
+function configureProcess(env: Record<string, string>): void {
+  delete process.env.WAYPOST_JWKS_URL;
+  Object.assign(process.env, {
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_REGION: LOCAL_REGION,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    ...env,
+  });
+  delete process.env.AWS_SESSION_TOKEN;
+  delete process.env.AWS_PROFILE;
+}
+
+function staticRoute(): LocalRoute {
+  return (req, res, url) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    if (url.pathname.startsWith('/api') || url.pathname.startsWith('/_local') || url.pathname === '/ws') return false;
+    const rel = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname).replace(/^\/+/, '');
+    const file = normalize(join(WEB_ROOT, rel));
+    if (!file.startsWith(WEB_ROOT) || !existsSync(file)) return false;
+    const body = readFileSync(file);
+    res.writeHead(200, {
+      'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
+      'content-length': body.length.toString(),
+      'cache-control': 'no-cache',
+      'x-content-type-options': 'nosniff',
+    });
+    res.end(req.method === 'HEAD' ? undefined : body);
+    return true;
+  };
+}
+
+export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runtime> {
+  let ready = false;
+  let demoUsers: (DemoUser & { token: string })[] = [];
+  const dynamodbPort = cfg.dynamodbPort ?? (await freePort());
+
+  // Handlers are imported only now, so nothing reads config before it is set.
+  configureProcess({ WAYPOST_JWT_SECRET: cfg.jwtSecret, WAYPOST_DYNAMODB_ENDPOINT: `http://127.0.0.1:${dynamodbPort}` });
+  const [{ handler: connect }, { handler: disconnect }, { handler: message }, { handler: http }, { handler: fanout }, wiring] =
+    await Promise.all([
+      import('../functions/ws-connect/handler'),
+      import('../functions/ws-disconnect/handler'),
+      import('../functions/ws-default/handler'),
+      import('../functions/http-api/handler'),
+      import('../functions/fanout/handler'),
+      import('../functions/common/wiring'),
+    ]);
+
+  const health: LocalRoute = (req, res, url) => {
+    if (url.pathname === '/api/health') {
+      sendJson(res, ready ? 200 : 503, ready ? { ok: true } : { ok: false, starting: true });
+      return true;
+    }
+    if (!ready && (url.pathname.startsWith('/api/') || url.pathname.startsWith('/_local/'))) {
+      sendJson(res, 503, { error: { code: 'INTERNAL', message: 'Waypost is starting; retry shortly.' } });
+      return true;
+    }
+    return false;
+  };
+  const local: LocalRoute = (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    if (url.pathname === '/_local/demo-users' && req.method === 'GET') {
+      sendJson(res, 200, demoUsers.map(({ label, role, sub, tenant, retailerId, token }) => ({ label, role, sub, tenant, retailerId, token })));
+      return true;
+    }
+    if (url.pathname === '/_local/stream' && req.method === 'GET') {
+      sendJson(res, 200, pump ? { ...pump.stats(), deadLettered: pump.deadLettered() } : { starting: true });
+      return true;
+    }
+    return false;
+  };
+
+  const gateway = new LocalGateway({
+    port: cfg.port,
+    log,
+    idleSeconds: cfg.wsIdleSeconds,
+    maxSeconds: cfg.wsMaxSeconds,
+    handlers: {
+      connect: (e, ctx) => connect(e as Parameters<typeof connect>[0], ctx),
+      disconnect: (e, ctx) => disconnect(e as Parameters<typeof disconnect>[0], ctx),
+      message: (e, ctx) => message(e as Parameters<typeof message>[0], ctx),
+      http,
+    },
+    routes: [health, local, staticRoute()],
+    isReady: () => ready,
+  });
+  const port = await gateway.listen();
+  process.env.WAYPOST_CALLBACK_URL = `http://127.0.0.1:${port}`;
+
+  let dynamo: DynamoDbLocal | undefined;
+  let pump: StreamPump | undefined;
+  try {
+    dynamo = await startDynamoDbLocal({ port: dynamodbPort, ...(cfg.inMemory ? {} : { dataDir: cfg.dataDir }) });
+    const c = config();
+    const ddb = dynamoClient();
+    await ensureTables(ddb, [
+      { def: ORDERS_TABLE, name: c.ordersTable },
+      { def: CONNECTIONS_TABLE, name: c.connectionsTable },
+    ]);
+    const streams = new DynamoDBStreamsClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    const streamPump = new StreamPump({
+      client: streams,
+      streamArn: await streamArnOf(ddb, c.ordersTable),
+      handler: async (event) => (await fanout(event, lambdaContext('waypost-fanout'))) ?? undefined,
+      log: log.child({ part: 'stream-pump' }),
+    });
+    // A write to DynamoDB wakes the pump at once instead of at its next idle poll.
+    ddb.middlewareStack.add(
+      (next, context) => async (args) => {
+        const out = await next(args);
+        if (/^(TransactWriteItems|PutItem|UpdateItem|BatchWriteItem)Command$/.test(context.commandName ?? '')) streamPump.nudge();
+        return out;
+      },
+      { step: 'initialize', name: 'waypostLocalStreamNudge' },
+    );
+    pump = streamPump;
+    await streamPump.start();
+
+    const seeded = cfg.seed ? await seedDemo(wiring.ordersService(), wiring.orderStore()) : false;
+    demoUsers = cfg.seed ? await demoTokens(cfg.jwtSecret) : [];
+    ready = true;
+
+    const stopped = { done: false };
+    return {
+      url: `http://127.0.0.1:${port}`,
+      port,
+      dynamodbPort,
+      demoUsers,
+      seeded,
+      gateway,
+      pump: streamPump,
+      stop: async () => {
+        if (stopped.done) return;
+        stopped.done = true;
+        ready = false;
+        await gateway.close();
+        await streamPump.stop();
+        streams.destroy();
+        await dynamo?.stop();
+      },
+    };
+  } catch (err) {
+    await gateway.close().catch(() => undefined);
+    await pump?.stop().catch(() => undefined);
+    await dynamo?.stop().catch(() => undefined);
+    throw err;
+  }
+}

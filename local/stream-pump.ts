@@ -1,0 +1,234 @@
+/**
+ * The local stand-in for Lambda's DynamoDB event source mapping: it polls the
+ * `orders` table's stream on DynamoDB Local and invokes the fan-out handler
+ * with real `DynamoDBStreamEvent` batches. Failed items reported by the
+ * handler are retried, in order, before the shard moves on; after
+ * `maxRetries` they go to a dead-letter list, as AWS sends them to the
+ * on-failure destination.
+ */
+import {
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  ExpiredIteratorException,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  type _Record as StreamRecord,
+} from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { Logger } from '../shared/runtime/log';
+import { isTimelineInsert } from '../shared/store/stream-records';
+
+export type StreamHandler = (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse | void>;
+
+export interface StreamPumpOptions {
+  readonly client: DynamoDBStreamsClient;
+  readonly streamArn: string;
+  readonly handler: StreamHandler;
+  readonly log: Logger;
+  readonly batchSize?: number;
+  readonly maxRetries?: number;
+  /** How long to sleep when no shard had records and nothing nudged. */
+  readonly idleMs?: number;
+}
+
+interface Shard {
+  iterator?: string;
+  lastSequenceNumber?: string;
+}
+
+export interface DeadLetter {
+  readonly at: string;
+  readonly records: DynamoDBRecord[];
+}
+
+/** Lambda's stream record shape from the Streams API's. */
+export function toLambdaRecord(r: StreamRecord, streamArn: string): DynamoDBRecord {
+  const d = r.dynamodb ?? {};
+  return {
+    eventID: r.eventID,
+    eventName: r.eventName as DynamoDBRecord['eventName'],
+    eventVersion: r.eventVersion ?? '1.1',
+    eventSource: 'aws:dynamodb',
+    awsRegion: r.awsRegion ?? 'us-east-1',
+    eventSourceARN: streamArn,
+    dynamodb: {
+      ...(d.ApproximateCreationDateTime !== undefined && {
+        ApproximateCreationDateTime: Math.floor(new Date(d.ApproximateCreationDateTime).getTime() / 1000),
+      }),
+      Keys: d.Keys as NonNullable<DynamoDBRecord['dynamodb']>['Keys'],
+      NewImage: d.NewImage as NonNullable<DynamoDBRecord['dynamodb']>['NewImage'],
+      OldImage: d.OldImage as NonNullable<DynamoDBRecord['dynamodb']>['OldImage'],
+      SequenceNumber: d.SequenceNumber,
+      SizeBytes: d.SizeBytes,
+      StreamViewType: d.StreamViewType as NonNullable<DynamoDBRecord['dynamodb']>['StreamViewType'],
+    },
+  };
+}
+
+export class StreamPump {
+  private readonly shards = new Map<string, Shard>();
+  private readonly deadLetters: DeadLetter[] = [];
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private nudged = false;
+  private lastShardRefresh = 0;
+  private delivered = 0;
+
+  constructor(private readonly options: StreamPumpOptions) {}
+
+  /** Start from the stream's current end: what was written before is not replayed. */
+  async start(): Promise<void> {
+    await this.refreshShards('LATEST');
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+  }
+
+  /** A write just happened: poll now rather than after the idle sleep. */
+  nudge(): void {
+    this.nudged = true;
+    this.wake?.();
+  }
+
+  stats(): { shards: number; delivered: number; deadLetters: number } {
+    return { shards: this.shards.size, delivered: this.delivered, deadLetters: this.deadLetters.length };
+  }
+
+  deadLettered(): readonly DeadLetter[] {
+    return this.deadLetters;
+  }
+
+  private async refreshShards(type: 'LATEST' | 'TRIM_HORIZON'): Promise<void> {
+    this.lastShardRefresh = Date.now();
+    let start: string | undefined;
+    do {
+      const res = await this.options.client.send(
+        new DescribeStreamCommand({ StreamArn: this.options.streamArn, ExclusiveStartShardId: start }),
+      );
+      for (const shard of res.StreamDescription?.Shards ?? []) {
+        const id = shard.ShardId;
+        if (id === undefined || this.shards.has(id)) continue;
+        // A closed shard seen at start has nothing new for us.
+        if (type === 'LATEST' && shard.SequenceNumberRange?.EndingSequenceNumber !== undefined) continue;
+        const it = await this.options.client.send(
+          new GetShardIteratorCommand({ StreamArn: this.options.streamArn, ShardId: id, ShardIteratorType: type }),
+        );
+        this.shards.set(id, { ...(it.ShardIterator !== undefined && { iterator: it.ShardIterator }) });
+      }
+      start = res.StreamDescription?.LastEvaluatedShardId;
+    } while (start !== undefined);
+  }
+
+  private async run(): Promise<void> {
+    let quietPolls = 0;
+    while (this.running) {
+      let got = 0;
+      try {
+        if (Date.now() - this.lastShardRefresh > 2000) await this.refreshShards('TRIM_HORIZON');
+        for (const [id, shard] of this.shards) got += await this.pollShard(id, shard);
+      } catch (err) {
+        this.options.log.warn('stream pump poll failed; retrying', { error: err });
+        await this.sleep(500);
+        continue;
+      }
+      if (got > 0) {
+        quietPolls = 0;
+        continue;
+      }
+      if (this.nudged) {
+        // A write is a few ms from being readable on the stream: look again shortly.
+        this.nudged = false;
+        quietPolls = 1;
+        await this.sleep(3);
+        continue;
+      }
+      if (quietPolls > 0 && quietPolls < 6) {
+        quietPolls++;
+        await this.sleep(3 * quietPolls);
+        continue;
+      }
+      quietPolls = 0;
+      await this.sleep(this.options.idleMs ?? 250);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = undefined;
+        done();
+      };
+    });
+  }
+
+  private async pollShard(id: string, shard: Shard): Promise<number> {
+    if (shard.iterator === undefined) {
+      this.shards.delete(id);
+      return 0;
+    }
+    let res;
+    try {
+      res = await this.options.client.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: this.options.batchSize ?? 100 }));
+    } catch (err) {
+      if (!(err instanceof ExpiredIteratorException)) throw err;
+      const it = await this.options.client.send(
+        new GetShardIteratorCommand({
+          StreamArn: this.options.streamArn,
+          ShardId: id,
+          ...(shard.lastSequenceNumber !== undefined
+            ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: shard.lastSequenceNumber }
+            : { ShardIteratorType: 'TRIM_HORIZON' }),
+        }),
+      );
+      shard.iterator = it.ShardIterator;
+      return 0;
+    }
+    const records = (res.Records ?? []).map((r) => toLambdaRecord(r, this.options.streamArn));
+    if (records.length > 0) {
+      // As Lambda's event filter does, only timeline inserts reach the handler.
+      const matching = records.filter(isTimelineInsert);
+      if (matching.length > 0) await this.deliver(matching);
+      shard.lastSequenceNumber = records[records.length - 1]?.dynamodb?.SequenceNumber;
+    }
+    shard.iterator = res.NextShardIterator;
+    if (shard.iterator === undefined) this.shards.delete(id);
+    return records.length;
+  }
+
+  /** Invoke the handler; retry exactly the reported failures, in order, with backoff. */
+  private async deliver(records: DynamoDBRecord[]): Promise<void> {
+    const maxRetries = this.options.maxRetries ?? 8;
+    let pending = records;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      let failedIds: Set<string>;
+      try {
+        const response = await this.options.handler({ Records: pending });
+        failedIds = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+      } catch (err) {
+        // A thrown handler fails the whole batch, as in Lambda.
+        this.options.log.warn('fan-out handler threw; retrying batch', { error: err });
+        failedIds = new Set(pending.map((r) => r.dynamodb?.SequenceNumber ?? ''));
+      }
+      this.delivered += pending.filter((r) => !failedIds.has(r.dynamodb?.SequenceNumber ?? '')).length;
+      pending = pending.filter((r) => failedIds.has(r.dynamodb?.SequenceNumber ?? ''));
+      if (pending.length === 0) return;
+      if (attempt >= maxRetries) {
+        this.deadLetters.push({ at: new Date().toISOString(), records: pending });
+        this.options.log.error('fan-out gave up on records; dead-lettered', { count: pending.length });
+        return;
+      }
+      await new Promise((r) => setTimeout(r, Math.min(2000, 25 * 2 ** attempt)));
+    }
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * The shapes the domain works with: who is asking, the order head, and the
+ * timeline events an order accumulates. Plain data, no storage concerns.
+ */
+import type { Attachment, Location, Proof, Role } from './schemas';
+import type { Status } from './statuses';
+
+/** Who is asking, as proven by their token. */
+export interface Principal {
+  readonly sub: string;
+  readonly tenant: string;
+  readonly role: Role;
+  readonly retailerId?: string;
+}
+
+export interface Recipient {
+  readonly name: string;
+  readonly phone?: string;
+}
+
+export interface Destination {
+  readonly address: string;
+  readonly lat?: number;
+  readonly lng?: number;
+}
+
+/** The order head: the current state of one order. */
+export interface OrderHead {
+  readonly tenant: string;
+  readonly orderId: string;
+  readonly retailerId: string;
+  readonly driverId?: string;
+  readonly status: Status;
+  /** When the order entered its current status (server time, ISO). */
+  readonly statusSince: string;
+  /** The seq of the newest timeline event. */
+  readonly headSeq: number;
+  readonly recipient: Recipient;
+  readonly destination: Destination;
+  readonly promisedBy?: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** Set once the carrier first had the parcel: a retailer may cancel only before. */
+  readonly pickedUpAt?: string;
+  /** A digest of the create request, so a repeated create can be told from a conflicting one. */
+  readonly createDigest: string;
+  /** Per user, the highest seq they have read. */
+  readonly readMarks: Readonly<Record<string, number>>;
+  readonly lastLocation?: Location;
+  /** The SLA alert open for the current stay in this status, if any. */
+  readonly openAlertId?: string;
+}
+
+/** The order as callers see it. */
+export interface OrderView {
+  orderId: string;
+  tenant: string;
+  retailerId: string;
+  driverId?: string;
+  status: Status;
+  statusSince: string;
+  headSeq: number;
+  recipient: Recipient;
+  destination: Destination;
+  promisedBy?: string;
+  createdAt: string;
+  updatedAt: string;
+  lastLocation?: Location;
+  readMarks: Record<string, number>;
+  /** Set while an SLA alert is open for the current status. */
+  openAlertId?: string;
+}
+
+export const EVENT_KINDS = ['created', 'assigned', 'checkpoint', 'message', 'read', 'alert'] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+export interface Actor {
+  readonly sub: string;
+  readonly role: Role | 'system';
+}
+
+interface EventBase {
+  readonly orderId: string;
+  readonly seq: number;
+  /** Server time the event was recorded. */
+  readonly at: string;
+  readonly actor: Actor;
+}
+
+export interface CreatedEvent extends EventBase {
+  readonly kind: 'created';
+  readonly status: 'created';
+  readonly retailerId: string;
+  readonly recipientName: string;
+  readonly destination: Destination;
+  readonly promisedBy?: string;
+}
+
+export interface AssignedEvent extends EventBase {
+  readonly kind: 'assigned';
+  readonly driverId: string;
+  readonly previousDriverId?: string;
+}
+
+export interface CheckpointEvent extends EventBase {
+  readonly kind: 'checkpoint';
+  readonly eventId: string;
+  readonly status: Status;
+  readonly previousStatus: Status;
+  /** False for a progress update (same status as before). */
+  readonly statusChanged: boolean;
+  /** Device time. */
+  readonly occurredAt: string;
+  readonly location?: Location;
+  readonly note?: string;
+  readonly reason?: string;
+  readonly proof?: Proof;
+}
+
+export interface MessageEvent extends EventBase {
+  readonly kind: 'message';
+  readonly messageId: string;
+  readonly text?: string;
+  readonly attachment?: Attachment;
+}
+
+export interface ReadEvent extends EventBase {
+  readonly kind: 'read';
+  /** The reader has seen every event up to this seq. */
+  readonly readSeq: number;
+}
+
+export interface AlertEvent extends EventBase {
+  readonly kind: 'alert';
+  readonly alertId: string;
+  readonly level: number;
+  readonly state: 'open' | 'acknowledged' | 'resolved';
+  readonly status: Status;
+  readonly stuckSeconds: number;
+}
+
+export type OrderEvent = CreatedEvent | AssignedEvent | CheckpointEvent | MessageEvent | ReadEvent | AlertEvent;
+
+/** Everything an event is made of except what storage assigns (its seq). */
+export type EventDraft = OrderEvent extends infer E ? (E extends OrderEvent ? Omit<E, 'seq'> : never) : never;

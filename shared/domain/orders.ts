@@ -1,0 +1,204 @@
+/**
+ * Order decisions: given the current head and a request, what event is
+ * recorded and how the head changes. Pure: values in, values or typed errors
+ * out. Storage makes the result durable atomically (see `OrderStore`).
+ */
+import { createHash } from 'node:crypto';
+import { IllegalTransitionError, ValidationError } from './errors';
+import type {
+  AssignedEvent,
+  CheckpointEvent,
+  CreatedEvent,
+  EventDraft,
+  MessageEvent,
+  OrderHead,
+  OrderView,
+  Principal,
+  ReadEvent,
+} from './model';
+import { authorizeCheckpoint, authorizeMessage, authorizeReadOrder, maySeePhone } from './permissions';
+import type { CheckpointFrame, CreateOrderBody, MessageFrame } from './schemas';
+import { classifyTransition, STATUS_TABLE } from './statuses';
+
+/** What an accepted request changes on the head, besides headSeq and updatedAt. */
+export interface HeadChange {
+  readonly status?: OrderHead['status'];
+  readonly statusSince?: string;
+  readonly driverId?: string;
+  readonly pickedUpAt?: string;
+  readonly lastLocation?: OrderHead['lastLocation'];
+  readonly readMark?: { readonly sub: string; readonly seq: number };
+}
+
+/** An event to append and the head change that goes with it, in one write. */
+export interface Append<E extends EventDraft = EventDraft> {
+  readonly event: E;
+  readonly change: HeadChange;
+}
+
+/** A stable digest of a create request: the same body twice gives the same digest. */
+export function digestCreate(retailerId: string, body: CreateOrderBody): string {
+  const canonical = JSON.stringify(sortKeys({ ...body, retailerId }));
+  return createHash('sha256').update(canonical).digest('base64url');
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== undefined)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([k, v]) => [k, sortKeys(v)]),
+    );
+  }
+  return value;
+}
+
+/** The head and first event (seq 1) of a new order. */
+export function newOrder(
+  p: Principal,
+  orderId: string,
+  body: CreateOrderBody,
+  now: string,
+): { head: OrderHead; event: CreatedEvent } {
+  const head: OrderHead = {
+    tenant: p.tenant,
+    orderId,
+    retailerId: body.retailerId,
+    status: 'created',
+    statusSince: now,
+    headSeq: 1,
+    recipient: body.recipient,
+    destination: body.destination,
+    ...(body.promisedBy !== undefined && { promisedBy: body.promisedBy }),
+    createdAt: now,
+    updatedAt: now,
+    createDigest: digestCreate(body.retailerId, body),
+    readMarks: {},
+  };
+  const event: CreatedEvent = {
+    orderId,
+    seq: 1,
+    kind: 'created',
+    at: now,
+    actor: { sub: p.sub, role: p.role },
+    status: 'created',
+    retailerId: body.retailerId,
+    recipientName: body.recipient.name,
+    destination: body.destination,
+    ...(body.promisedBy !== undefined && { promisedBy: body.promisedBy }),
+  };
+  return { head, event };
+}
+
+/**
+ * Decide a checkpoint: authorize, check the transition, and build the event
+ * and head change. A same-status checkpoint is a progress update: recorded,
+ * status and its clock untouched.
+ */
+export function planCheckpoint(
+  p: Principal,
+  head: OrderHead,
+  frame: CheckpointFrame,
+  now: string,
+): Append<Omit<CheckpointEvent, 'seq'>> {
+  authorizeCheckpoint(p, head, frame.status);
+  const kind = classifyTransition(head.status, frame.status);
+  if (kind === 'illegal') {
+    throw new IllegalTransitionError(head.status, frame.status, STATUS_TABLE[head.status].next);
+  }
+  const statusChanged = kind === 'move';
+  const event: Omit<CheckpointEvent, 'seq'> = {
+    orderId: head.orderId,
+    kind: 'checkpoint',
+    at: now,
+    actor: { sub: p.sub, role: p.role },
+    eventId: frame.eventId,
+    status: frame.status,
+    previousStatus: head.status,
+    statusChanged,
+    occurredAt: frame.occurredAt,
+    ...(frame.location !== undefined && { location: frame.location }),
+    ...(frame.note !== undefined && { note: frame.note }),
+    ...(frame.reason !== undefined && { reason: frame.reason }),
+    ...(frame.proof !== undefined && { proof: frame.proof }),
+  };
+  const change: HeadChange = {
+    ...(statusChanged && { status: frame.status, statusSince: now }),
+    ...(frame.status === 'picked_up' && head.pickedUpAt === undefined && { pickedUpAt: now }),
+    ...(frame.location !== undefined && { lastLocation: frame.location }),
+  };
+  return { event, change };
+}
+
+export function planMessage(p: Principal, head: OrderHead, frame: MessageFrame, now: string): Append<Omit<MessageEvent, 'seq'>> {
+  authorizeMessage(p, head);
+  return {
+    event: {
+      orderId: head.orderId,
+      kind: 'message',
+      at: now,
+      actor: { sub: p.sub, role: p.role },
+      messageId: frame.messageId,
+      ...(frame.text !== undefined && { text: frame.text }),
+      ...(frame.attachment !== undefined && { attachment: frame.attachment }),
+    },
+    change: {},
+  };
+}
+
+/**
+ * A read mark. Returns `null` when the principal has already read this far:
+ * nothing to record. A mark beyond the head is a validation error.
+ */
+export function planRead(p: Principal, head: OrderHead, seq: number, now: string): Append<Omit<ReadEvent, 'seq'>> | null {
+  authorizeReadOrder(p, head);
+  if (seq > head.headSeq) {
+    throw new ValidationError(`Invalid request: "seq" must be at most the order's headSeq (${head.headSeq})`, {
+      issues: [{ field: 'seq', message: `must be at most ${head.headSeq}` }],
+    });
+  }
+  if ((head.readMarks[p.sub] ?? 0) >= seq) return null;
+  return {
+    event: { orderId: head.orderId, kind: 'read', at: now, actor: { sub: p.sub, role: p.role }, readSeq: seq },
+    change: { readMark: { sub: p.sub, seq } },
+  };
+}
+
+export function planAssign(p: Principal, head: OrderHead, driverId: string, now: string): Append<Omit<AssignedEvent, 'seq'>> | null {
+  if (head.driverId === driverId) return null;
+  return {
+    event: {
+      orderId: head.orderId,
+      kind: 'assigned',
+      at: now,
+      actor: { sub: p.sub, role: p.role },
+      driverId,
+      ...(head.driverId !== undefined && { previousDriverId: head.driverId }),
+    },
+    change: { driverId },
+  };
+}
+
+/** The order as `p` may see it: the recipient's phone only for dispatchers and the assigned driver. */
+export function orderView(p: Principal, head: OrderHead): OrderView {
+  const recipient = maySeePhone(p, head) ? head.recipient : { name: head.recipient.name };
+  return {
+    orderId: head.orderId,
+    tenant: head.tenant,
+    retailerId: head.retailerId,
+    ...(head.driverId !== undefined && { driverId: head.driverId }),
+    status: head.status,
+    statusSince: head.statusSince,
+    headSeq: head.headSeq,
+    recipient,
+    destination: head.destination,
+    ...(head.promisedBy !== undefined && { promisedBy: head.promisedBy }),
+    createdAt: head.createdAt,
+    updatedAt: head.updatedAt,
+    ...(head.lastLocation !== undefined && { lastLocation: head.lastLocation }),
+    readMarks: { ...head.readMarks },
+    ...(head.openAlertId !== undefined && { openAlertId: head.openAlertId }),
+  };
+}

@@ -1,0 +1,238 @@
+/**
+ * zod schemas for everything that crosses the wire (CONTRACT §4, §5). Parse at
+ * the boundary, once; inside, the inferred types are trusted.
+ */
+import { z } from 'zod';
+import { ValidationError } from './errors';
+import { STATUSES } from './statuses';
+
+/** Ids: non-empty strings of at most 128 characters (CONTRACT §5). */
+export const idSchema = z.string().min(1, 'must not be empty').max(128, 'must be at most 128 characters');
+
+/** Tenants appear inside keys, so they are held to a safe alphabet. */
+export const tenantSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 letters, digits, "_", "." or "-"');
+
+/** ISO 8601 with a zone (`Z` or an offset). */
+export const isoTimeSchema = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time with a zone' });
+
+export const ROLES = ['driver', 'retailer', 'dispatcher'] as const;
+export const roleSchema = z.enum(ROLES);
+export type Role = z.infer<typeof roleSchema>;
+
+export const statusSchema = z.enum(STATUSES, { message: `must be one of: ${STATUSES.join(', ')}` });
+
+export const latSchema = z.number().finite().min(-90).max(90);
+export const lngSchema = z.number().finite().min(-180).max(180);
+
+export const locationSchema = z.object({
+  lat: latSchema,
+  lng: lngSchema,
+  accuracyM: z.number().finite().min(0).optional(),
+});
+export type Location = z.infer<typeof locationSchema>;
+
+export const RECIPIENT_TYPES = ['self', 'proxy', 'locker', 'neighbor'] as const;
+export const proofSchema = z.object({
+  recipientType: z.enum(RECIPIENT_TYPES),
+  recipientName: z.string().min(1).max(200).optional(),
+  photoKey: idSchema.optional(),
+  signatureKey: idSchema.optional(),
+});
+export type Proof = z.infer<typeof proofSchema>;
+
+const noteSchema = z.string().max(4000, 'must be at most 4000 characters');
+const reasonSchema = z.string().min(1, 'must not be empty').max(1000, 'must be at most 1000 characters');
+export const TEXT_MAX = 4000;
+
+/** Request id: echoed in the reply. */
+const reqIdSchema = idSchema.optional();
+
+// ---------------------------------------------------------------- WebSocket
+
+const checkpointBase = {
+  action: z.literal('checkpoint'),
+  reqId: reqIdSchema,
+  eventId: idSchema,
+  orderId: idSchema,
+  occurredAt: isoTimeSchema,
+  location: locationSchema.optional(),
+  note: noteSchema.optional(),
+  reason: reasonSchema.optional(),
+  proof: proofSchema.optional(),
+};
+
+/** Statuses whose checkpoints need nothing beyond the base fields. */
+const PLAIN_STATUSES = STATUSES.filter(
+  (s): s is Exclude<(typeof STATUSES)[number], 'delivered' | 'attempt_failed' | 'exception'> =>
+    s !== 'delivered' && s !== 'attempt_failed' && s !== 'exception',
+);
+
+/**
+ * A checkpoint, as a union on `status`: `delivered` cannot exist without its
+ * proof, `attempt_failed` and `exception` not without a reason.
+ */
+export const checkpointFrameSchema = z.discriminatedUnion('status', [
+  z.object({ ...checkpointBase, status: z.literal('delivered'), proof: proofSchema }),
+  z.object({ ...checkpointBase, status: z.literal('attempt_failed'), reason: reasonSchema }),
+  z.object({ ...checkpointBase, status: z.literal('exception'), reason: reasonSchema }),
+  z.object({ ...checkpointBase, status: z.enum(PLAIN_STATUSES) }),
+]);
+export type CheckpointFrame = z.infer<typeof checkpointFrameSchema>;
+
+export const ATTACHMENT_KINDS = ['image', 'location', 'file'] as const;
+export const attachmentSchema = z
+  .object({
+    kind: z.enum(ATTACHMENT_KINDS),
+    key: idSchema.optional(),
+    lat: latSchema.optional(),
+    lng: lngSchema.optional(),
+    name: z.string().min(1).max(256).optional(),
+  })
+  .refine((a) => (a.kind === 'location' ? a.lat !== undefined && a.lng !== undefined : a.key !== undefined), {
+    message: 'a location attachment needs lat and lng; an image or file attachment needs key',
+  });
+export type Attachment = z.infer<typeof attachmentSchema>;
+
+export const messageFrameSchema = z
+  .object({
+    action: z.literal('message'),
+    reqId: reqIdSchema,
+    messageId: idSchema,
+    orderId: idSchema,
+    text: z.string().min(1, 'must not be empty').max(TEXT_MAX, `must be at most ${TEXT_MAX} characters`).optional(),
+    attachment: attachmentSchema.optional(),
+  })
+  .refine((m) => m.text !== undefined || m.attachment !== undefined, {
+    message: 'a message needs text or an attachment',
+    path: ['text'],
+  });
+export type MessageFrame = z.infer<typeof messageFrameSchema>;
+
+/** `order:<orderId>`, `retailer:<retailerId>` or `dispatch`. */
+export const roomSchema = z
+  .string()
+  .max(160)
+  .refine(
+    (r) =>
+      r === 'dispatch' ||
+      ((r.startsWith('order:') || r.startsWith('retailer:')) && idSchema.safeParse(r.slice(r.indexOf(':') + 1)).success),
+    { message: 'must be "order:<orderId>", "retailer:<retailerId>" or "dispatch"' },
+  );
+
+const seqSchema = z.number().int('must be an integer').min(0).max(Number.MAX_SAFE_INTEGER);
+
+export const subscribeFrameSchema = z.object({
+  action: z.literal('subscribe'),
+  reqId: reqIdSchema,
+  room: roomSchema,
+  sinceSeq: seqSchema.optional(),
+});
+export const unsubscribeFrameSchema = z.object({
+  action: z.literal('unsubscribe'),
+  reqId: reqIdSchema,
+  room: roomSchema,
+});
+export const readFrameSchema = z.object({
+  action: z.literal('read'),
+  reqId: reqIdSchema,
+  orderId: idSchema,
+  seq: seqSchema.min(1),
+});
+export const ackAlertFrameSchema = z.object({
+  action: z.literal('ackAlert'),
+  reqId: reqIdSchema,
+  alertId: idSchema,
+});
+export const pingFrameSchema = z.object({ action: z.literal('ping'), reqId: reqIdSchema });
+
+/** Every client request, by action. */
+export const FRAME_SCHEMAS = {
+  subscribe: subscribeFrameSchema,
+  unsubscribe: unsubscribeFrameSchema,
+  checkpoint: checkpointFrameSchema,
+  message: messageFrameSchema,
+  read: readFrameSchema,
+  ackAlert: ackAlertFrameSchema,
+  ping: pingFrameSchema,
+} as const;
+
+export type Action = keyof typeof FRAME_SCHEMAS;
+export type Frame = { [A in Action]: z.infer<(typeof FRAME_SCHEMAS)[A]> }[Action];
+export type FrameOf<A extends Action> = z.infer<(typeof FRAME_SCHEMAS)[A]>;
+
+export function isAction(value: unknown): value is Action {
+  return typeof value === 'string' && Object.hasOwn(FRAME_SCHEMAS, value);
+}
+
+// ---------------------------------------------------------------- HTTP
+
+/** E.164: `+`, then 7 to 15 digits. */
+export const phoneSchema = z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number such as +15550100001');
+
+export const createOrderBodySchema = z.object({
+  orderId: idSchema.optional(),
+  retailerId: idSchema,
+  recipient: z.object({
+    name: z.string().min(1, 'must not be empty').max(200),
+    phone: phoneSchema.optional(),
+  }),
+  destination: z.object({
+    address: z.string().min(1, 'must not be empty').max(500),
+    lat: latSchema.optional(),
+    lng: lngSchema.optional(),
+  }),
+  promisedBy: isoTimeSchema.optional(),
+});
+export type CreateOrderBody = z.infer<typeof createOrderBodySchema>;
+
+export const assignBodySchema = z.object({ driverId: idSchema });
+export type AssignBody = z.infer<typeof assignBodySchema>;
+
+export const listOrdersQuerySchema = z.object({
+  status: statusSchema.optional(),
+  retailerId: idSchema.optional(),
+  stalled: z.enum(['true', 'false']).optional(),
+  cursor: z.string().max(2048).optional(),
+  limit: z.coerce.number().int().min(1).max(200).optional(),
+});
+
+export const timelineQuerySchema = z.object({
+  sinceSeq: z.coerce.number().int().min(0).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
+
+// ---------------------------------------------------------------- identity
+
+export const claimsSchema = z
+  .object({
+    sub: idSchema,
+    tenant: tenantSchema,
+    role: roleSchema,
+    retailerId: idSchema.optional(),
+    exp: z.number(),
+  })
+  .refine((c) => c.role !== 'retailer' || c.retailerId !== undefined, {
+    message: 'a retailer token needs retailerId',
+    path: ['retailerId'],
+  });
+
+// ---------------------------------------------------------------- parsing
+
+/** A readable path such as `location.lat` or `proof`. */
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
+}
+
+/**
+ * Parse `value` with `schema`, or throw a `ValidationError` whose message
+ * names the first bad field and whose details list every issue.
+ */
+export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, what = 'request'): z.infer<T> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((i) => ({ field: formatPath(i.path) || '(root)', message: i.message }));
+  const first = issues[0] ?? { field: '(root)', message: 'invalid' };
+  throw new ValidationError(`Invalid ${what}: "${first.field}" ${first.message}`, { issues });
+}

@@ -1,0 +1,37 @@
+/**
+ * AWS clients, built once per process from config. The endpoint override is
+ * how the local runtime points the very same code at DynamoDB Local and its
+ * own `@connections` API: there is no `if (local)` anywhere else.
+ */
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { config } from './config';
+
+let dynamo: DynamoDBClient | undefined;
+let doc: DynamoDBDocumentClient | undefined;
+let management: ApiGatewayManagementApiClient | undefined;
+
+export function dynamoClient(): DynamoDBClient {
+  const c = config();
+  dynamo ??= new DynamoDBClient({
+    region: c.region,
+    ...(c.dynamodbEndpoint !== undefined && { endpoint: c.dynamodbEndpoint }),
+    maxAttempts: 4,
+  });
+  return dynamo;
+}
+
+export function documentClient(): DynamoDBDocumentClient {
+  doc ??= DynamoDBDocumentClient.from(dynamoClient(), {
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+  });
+  return doc;
+}
+
+export function managementClient(): ApiGatewayManagementApiClient {
+  const c = config();
+  if (c.callbackUrl === undefined) throw new Error('Configuration: WAYPOST_CALLBACK_URL must be set to push to connections');
+  management ??= new ApiGatewayManagementApiClient({ region: c.region, endpoint: c.callbackUrl, maxAttempts: 3 });
+  return management;
+}

@@ -1,0 +1,165 @@
+/**
+ * What callers can do with orders, whatever the transport: the HTTP API and
+ * the WebSocket router both call this. It authorizes, asks the domain to
+ * decide, and has the store make the decision durable.
+ */
+import { randomBytes } from 'node:crypto';
+import { ConflictError, NotFoundError } from '../domain/errors';
+import type { OrderEvent, OrderHead, OrderView, Principal } from '../domain/model';
+import { digestCreate, newOrder, orderView, planAssign, planCheckpoint, planMessage, planRead } from '../domain/orders';
+import { authorizeCreateOrder, authorizeDispatcher, authorizeReadOrder, listScope } from '../domain/permissions';
+import type { CheckpointFrame, CreateOrderBody, MessageFrame } from '../domain/schemas';
+import type { Status } from '../domain/statuses';
+import type { AppendResult, OrderStore } from '../store/order-store';
+
+/** The most events one timeline page or one catch-up carries. */
+export const TIMELINE_PAGE_MAX = 500;
+
+export interface OrdersServiceDeps {
+  readonly orders: OrderStore;
+  readonly now?: () => Date;
+  readonly newOrderId?: () => string;
+}
+
+export interface ListQuery {
+  readonly status?: Status;
+  readonly retailerId?: string;
+  readonly stalled?: boolean;
+  readonly cursor?: string;
+  readonly limit?: number;
+}
+
+/** A sortable, unguessable order id. */
+export function generateOrderId(): string {
+  return `ord_${Date.now().toString(36)}${randomBytes(6).toString('hex')}`;
+}
+
+export class OrdersService {
+  private readonly orders: OrderStore;
+  private readonly now: () => Date;
+  private readonly newOrderId: () => string;
+
+  constructor(deps: OrdersServiceDeps) {
+    this.orders = deps.orders;
+    this.now = deps.now ?? (() => new Date());
+    this.newOrderId = deps.newOrderId ?? generateOrderId;
+  }
+
+  /** Create an order; the same id and body again is not an error (`created: false`), another body is `CONFLICT`. */
+  async create(p: Principal, body: CreateOrderBody): Promise<{ created: boolean; order: OrderView }> {
+    authorizeCreateOrder(p, body.retailerId);
+    const orderId = body.orderId ?? this.newOrderId();
+    const { head, event } = newOrder(p, orderId, { ...body, orderId }, this.now().toISOString());
+    const result = await this.orders.createOrder(head, event);
+    if (!result.created) {
+      const existing = result.head;
+      if (existing.createDigest !== digestCreate(body.retailerId, { ...body, orderId })) {
+        throw new ConflictError(`Order "${orderId}" already exists with different details.`);
+      }
+      authorizeReadOrder(p, existing);
+    }
+    return { created: result.created, order: orderView(p, result.head) };
+  }
+
+  /** The head, or NOT_FOUND; FORBIDDEN when it exists but is not the caller's to see. */
+  async readableHead(p: Principal, orderId: string): Promise<OrderHead> {
+    const head = await this.orders.getOrder(p.tenant, orderId);
+    if (head === null) throw new NotFoundError(`Order "${orderId}" not found.`);
+    authorizeReadOrder(p, head);
+    return head;
+  }
+
+  async get(p: Principal, orderId: string): Promise<OrderView> {
+    return orderView(p, await this.readableHead(p, orderId));
+  }
+
+  async assign(p: Principal, orderId: string, driverId: string): Promise<OrderView> {
+    authorizeDispatcher(p, 'assign drivers');
+    const now = this.now().toISOString();
+    const result = await this.orders.append(p.tenant, orderId, (head) => planAssign(p, head, driverId, now));
+    return orderView(p, result.outcome === 'duplicate' ? await this.readableHead(p, orderId) : result.head);
+  }
+
+  /**
+   * Orders in the caller's scope, newest first. Filters apply within each
+   * index page; a page may come back short with a cursor to go on.
+   */
+  async list(p: Principal, q: ListQuery): Promise<{ orders: OrderView[]; cursor?: string }> {
+    const scope = listScope(p, q.retailerId);
+    const limit = q.limit ?? 50;
+    const wanted: OrderView[] = [];
+    let cursor = q.cursor;
+    // Read index pages until the page is full or the index ends, within a bound.
+    for (let round = 0; round < 10; round++) {
+      const page = await this.orders.listOrders(p.tenant, scope, limit, cursor);
+      for (const head of page.items) {
+        if (q.status !== undefined && head.status !== q.status) continue;
+        if (q.stalled === true && head.openAlertId === undefined) continue;
+        wanted.push(orderView(p, head));
+      }
+      cursor = page.cursor;
+      if (cursor === undefined || wanted.length >= limit) break;
+    }
+    return cursor === undefined ? { orders: wanted } : { orders: wanted, cursor };
+  }
+
+  async timeline(p: Principal, orderId: string, sinceSeq = 0, limit = TIMELINE_PAGE_MAX): Promise<{ items: OrderEvent[]; headSeq: number }> {
+    const head = await this.readableHead(p, orderId);
+    const items = sinceSeq >= head.headSeq ? [] : await this.orders.timeline(p.tenant, orderId, sinceSeq, limit);
+    return { items, headSeq: head.headSeq };
+  }
+
+  /** Every event of the order, page by page. */
+  async fullTimeline(p: Principal, orderId: string): Promise<OrderEvent[]> {
+    const head = await this.readableHead(p, orderId);
+    const all: OrderEvent[] = [];
+    let since = 0;
+    while (since < head.headSeq) {
+      const page = await this.orders.timeline(p.tenant, orderId, since, 1000);
+      if (page.length === 0) break;
+      all.push(...page);
+      since = page[page.length - 1]!.seq;
+    }
+    return all;
+  }
+
+  async checkpoint(p: Principal, frame: CheckpointFrame): Promise<{ orderId: string; seq: number; status: Status; duplicate: boolean }> {
+    const now = this.now().toISOString();
+    const result = await this.orders.append(p.tenant, frame.orderId, (head) => planCheckpoint(p, head, frame, now), {
+      id: frame.eventId,
+      kind: 'checkpoint',
+    });
+    await this.checkReplay(p, frame.orderId, result);
+    if (result.outcome === 'duplicate') {
+      return { orderId: frame.orderId, seq: result.seq, status: result.status ?? frame.status, duplicate: true };
+    }
+    if (result.outcome === 'unchanged') throw new Error('a checkpoint always records an event');
+    return { orderId: frame.orderId, seq: result.seq, status: frame.status, duplicate: false };
+  }
+
+  async message(p: Principal, frame: MessageFrame): Promise<{ orderId: string; seq: number; duplicate: boolean }> {
+    const now = this.now().toISOString();
+    const result = await this.orders.append(p.tenant, frame.orderId, (head) => planMessage(p, head, frame, now), {
+      id: frame.messageId,
+      kind: 'message',
+    });
+    await this.checkReplay(p, frame.orderId, result);
+    if (result.outcome === 'unchanged') throw new Error('a message always records an event');
+    return { orderId: frame.orderId, seq: result.seq, duplicate: result.outcome === 'duplicate' };
+  }
+
+  async read(p: Principal, orderId: string, seq: number): Promise<{ orderId: string; seq: number }> {
+    const now = this.now().toISOString();
+    const result = await this.orders.append(p.tenant, orderId, (head) => planRead(p, head, seq, now));
+    const mark = result.outcome === 'duplicate' ? seq : (result.head.readMarks[p.sub] ?? seq);
+    return { orderId, seq: mark };
+  }
+
+  /**
+   * A replayed id acks with its original seq, but only to whoever stored it
+   * or may see the order: an id is not a way to learn about other orders.
+   */
+  private async checkReplay(p: Principal, orderId: string, result: AppendResult): Promise<void> {
+    if (result.outcome === 'duplicate' && result.by !== p.sub) await this.readableHead(p, orderId);
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * The WebSocket API (CONTRACT §5), independent of how frames arrive: connect,
+ * disconnect, and one reply for each client frame. Every frame is checked in
+ * the same order: size, JSON, action, who is asking, fields, rights.
+ */
+import {
+  BadJsonError,
+  PayloadTooLargeError,
+  toPublicError,
+  UnauthorizedError,
+  UnknownActionError,
+  ValidationError,
+  type WaypostError,
+} from '../domain/errors';
+import type { OrderEvent, Principal } from '../domain/model';
+import { authorizeFeedRoom, parseRoom } from '../domain/rooms';
+import { FRAME_SCHEMAS, isAction, parseOrThrow, type Frame, type FrameOf } from '../domain/schemas';
+import type { Logger } from '../runtime/log';
+import type { ConnectionStore } from '../store/connection-store';
+import type { OrdersService } from './orders-service';
+import { TIMELINE_PAGE_MAX } from './orders-service';
+
+/** Requests over this many bytes are refused with PAYLOAD_TOO_LARGE. */
+export const REQUEST_MAX_BYTES = 64 * 1024;
+
+export type Reply =
+  | ({ type: 'ack'; reqId?: string } & Record<string, unknown>)
+  | { type: 'error'; reqId?: string; code: WaypostError['code']; message: string; details?: unknown };
+
+/** Handles one action for a known principal; returns the ack's fields. */
+export interface AlertActions {
+  acknowledge(p: Principal, alertId: string): Promise<Record<string, unknown>>;
+}
+
+export interface RealtimeServiceDeps {
+  readonly orders: OrdersService;
+  readonly connections: ConnectionStore;
+  readonly alerts?: AlertActions;
+  readonly log: Logger;
+  readonly now?: () => Date;
+}
+
+/**
+ * Who is behind a connection never changes while it is open, so each process
+ * remembers it instead of reading it for every frame.
+ */
+class PrincipalCache {
+  private readonly entries = new Map<string, Principal>();
+  constructor(private readonly max = 10_000) {}
+  get(id: string): Principal | undefined {
+    return this.entries.get(id);
+  }
+  set(id: string, p: Principal): void {
+    if (this.entries.size >= this.max) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    this.entries.set(id, p);
+  }
+  delete(id: string): void {
+    this.entries.delete(id);
+  }
+}
+
+function reqIdOf(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const reqId = (value as { reqId?: unknown }).reqId;
+  return typeof reqId === 'string' && reqId.length > 0 && reqId.length <= 128 ? reqId : undefined;
+}
+
+export class RealtimeService {
+  private readonly principals = new PrincipalCache();
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: RealtimeServiceDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  async connect(connectionId: string, principal: Principal): Promise<void> {
+    await this.deps.connections.put(connectionId, principal, this.now());
+    this.principals.set(connectionId, principal);
+  }
+
+  async disconnect(connectionId: string): Promise<void> {
+    this.principals.delete(connectionId);
+    await this.deps.connections.remove(connectionId);
+  }
+
+  /** The one reply to a client frame. Never throws. */
+  async handleFrame(connectionId: string, body: string | undefined): Promise<Reply> {
+    let parsed: unknown;
+    try {
+      const text = body ?? '';
+      if (Buffer.byteLength(text, 'utf8') > REQUEST_MAX_BYTES) {
+        let reqId: string | undefined;
+        try {
+          reqId = reqIdOf(JSON.parse(text));
+        } catch {
+          // too large and not JSON: no reqId to echo
+        }
+        return this.errorReply(new PayloadTooLargeError(REQUEST_MAX_BYTES), reqId);
+      }
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        throw new BadJsonError();
+      }
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+        throw new ValidationError('Invalid request: a frame must be a JSON object with an "action".', {
+          issues: [{ field: '(root)', message: 'must be an object' }],
+        });
+      }
+      const action = (parsed as { action?: unknown }).action;
+      if (action === undefined || typeof action !== 'string') {
+        throw new ValidationError('Invalid request: "action" is required and must be a string.', {
+          issues: [{ field: 'action', message: 'required string' }],
+        });
+      }
+      if (!isAction(action)) throw new UnknownActionError(action);
+      const principal = await this.principalOf(connectionId);
+      const frame = parseOrThrow(FRAME_SCHEMAS[action], parsed, action) as Frame;
+      const fields = await this.dispatch(principal, connectionId, frame);
+      const reqId = reqIdOf(parsed);
+      return { type: 'ack', ...(reqId !== undefined && { reqId }), ...fields };
+    } catch (err) {
+      const reqId = reqIdOf(parsed);
+      const publicError = toPublicError(err);
+      if (publicError.code === 'INTERNAL') {
+        this.deps.log.error('frame failed', { connectionId, error: err });
+      }
+      return this.errorReply(publicError, reqId);
+    }
+  }
+
+  private errorReply(err: WaypostError, reqId: string | undefined): Reply {
+    return {
+      type: 'error',
+      ...(reqId !== undefined && { reqId }),
+      code: err.code,
+      message: err.message,
+      ...(err.details !== undefined && { details: err.details }),
+    };
+  }
+
+  private async principalOf(connectionId: string): Promise<Principal> {
+    const cached = this.principals.get(connectionId);
+    if (cached) return cached;
+    const record = await this.deps.connections.get(connectionId);
+    if (record === null) throw new UnauthorizedError('This connection is not known or has expired; reconnect.');
+    this.principals.set(connectionId, record.principal);
+    return record.principal;
+  }
+
+  private async dispatch(p: Principal, connectionId: string, frame: Frame): Promise<Record<string, unknown>> {
+    switch (frame.action) {
+      case 'subscribe':
+        return this.subscribe(p, connectionId, frame);
+      case 'unsubscribe':
+        await this.deps.connections.leave(connectionId, p.tenant, frame.room);
+        return { room: frame.room };
+      case 'checkpoint':
+        return this.deps.orders.checkpoint(p, frame);
+      case 'message':
+        return this.deps.orders.message(p, frame);
+      case 'read':
+        return this.deps.orders.read(p, frame.orderId, frame.seq);
+      case 'ackAlert':
+        if (this.deps.alerts === undefined) throw new UnknownActionError(frame.action);
+        return this.deps.alerts.acknowledge(p, frame.alertId);
+      case 'ping':
+        return { now: this.now().toISOString() };
+    }
+  }
+
+  /**
+   * Join a room. For an order room the ack carries its headSeq read *after*
+   * joining, so every later event reaches this connection live; with
+   * `sinceSeq` it also carries the events in (sinceSeq, headSeq].
+   */
+  private async subscribe(p: Principal, connectionId: string, frame: FrameOf<'subscribe'>): Promise<Record<string, unknown>> {
+    const room = parseRoom(frame.room);
+    if (room.type !== 'order') {
+      authorizeFeedRoom(p, room);
+      await this.join(connectionId, p.tenant, frame.room);
+      return { room: frame.room };
+    }
+    await this.deps.orders.readableHead(p, room.orderId);
+    await this.join(connectionId, p.tenant, frame.room);
+    const { headSeq } = await this.deps.orders.readableHead(p, room.orderId);
+    if (frame.sinceSeq === undefined) return { room: frame.room, headSeq };
+    const missing = Math.max(0, headSeq - frame.sinceSeq);
+    const take = Math.min(missing, TIMELINE_PAGE_MAX);
+    let items: OrderEvent[] = [];
+    if (take > 0) ({ items } = await this.deps.orders.timeline(p, room.orderId, frame.sinceSeq, take));
+    return { room: frame.room, headSeq, items, more: missing > take };
+  }
+
+  private async join(connectionId: string, tenant: string, room: string): Promise<void> {
+    const joined = await this.deps.connections.join(connectionId, tenant, room);
+    if (!joined) {
+      this.principals.delete(connectionId);
+      throw new UnauthorizedError('This connection is not known or has expired; reconnect.');
+    }
+  }
+}

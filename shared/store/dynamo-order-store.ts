@@ -1,0 +1,364 @@
+/**
+ * `OrderStore` on DynamoDB. Every write that matters is conditional: an append
+ * is one `TransactWriteItems` of the head (`headSeq = :seen`), the event
+ * (`E#<seq>`, new) and the idempotency key (`ID#<id>`, new), so seqs have no
+ * gaps, replays store nothing and concurrent writers cannot lose updates.
+ */
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { NotFoundError, RateLimitedError } from '../domain/errors';
+import type { EventDraft, OrderEvent, OrderHead } from '../domain/model';
+import type { Append, HeadChange } from '../domain/orders';
+import type { ListScope } from '../domain/permissions';
+import type { Status } from '../domain/statuses';
+import type { AppendResult, IdempotencyKey, OrderStore, Page } from './order-store';
+
+type DuplicateResult = Extract<AppendResult, { outcome: 'duplicate' }>;
+import { INDEX, keys, MAX_SEQ } from './tables';
+
+/** How many times an append re-reads and retries after losing a race. */
+const MAX_APPEND_ATTEMPTS = 50;
+
+type Item = Record<string, unknown>;
+
+const HEAD_FIELDS = [
+  'tenant',
+  'orderId',
+  'retailerId',
+  'driverId',
+  'status',
+  'statusSince',
+  'headSeq',
+  'recipient',
+  'destination',
+  'promisedBy',
+  'createdAt',
+  'updatedAt',
+  'pickedUpAt',
+  'createDigest',
+  'readMarks',
+  'lastLocation',
+  'openAlertId',
+] as const satisfies readonly (keyof OrderHead)[];
+
+export function headFromItem(item: Item): OrderHead {
+  const head: Item = {};
+  for (const f of HEAD_FIELDS) if (item[f] !== undefined) head[f] = item[f];
+  head.readMarks ??= {};
+  return head as unknown as OrderHead;
+}
+
+export function headToItem(head: OrderHead): Item {
+  return {
+    pk: keys.order(head.tenant, head.orderId),
+    sk: keys.head,
+    ...head,
+    gsiTenant: keys.tenantIndex(head.tenant),
+    gsiRetailer: keys.retailerIndex(head.tenant, head.retailerId),
+    ...(head.driverId !== undefined && { gsiDriver: keys.driverIndex(head.tenant, head.driverId) }),
+    gsiCreated: `${head.createdAt}#${head.orderId}`,
+  };
+}
+
+/** The stored form of a timeline event: routing attributes beside the event as pushed. */
+export function eventToItem(tenant: string, retailerId: string, event: OrderEvent): Item {
+  return {
+    pk: keys.order(tenant, event.orderId),
+    sk: keys.event(event.seq),
+    tenant,
+    retailerId,
+    kind: event.kind,
+    event,
+  };
+}
+
+export function eventFromItem(item: Item): OrderEvent {
+  return item.event as OrderEvent;
+}
+
+function cancellationCodes(err: unknown): (string | undefined)[] | null {
+  if (err instanceof TransactionCanceledException) return (err.CancellationReasons ?? []).map((r) => r.Code);
+  return null;
+}
+
+function backoff(attempt: number): Promise<void> {
+  const ms = Math.random() * Math.min(50, 2 * 2 ** Math.min(attempt, 5));
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function encodeCursor(key: Item | undefined): string | undefined {
+  return key === undefined ? undefined : Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+function decodeCursor(cursor: string | undefined): Item | undefined {
+  if (cursor === undefined) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Item;
+  } catch {
+    // fall through
+  }
+  return undefined;
+}
+
+export class DynamoOrderStore implements OrderStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async createOrder(head: OrderHead, event: OrderEvent): Promise<{ created: boolean; head: OrderHead }> {
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: headToItem(head),
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: eventToItem(head.tenant, head.retailerId, event),
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ],
+        }),
+      );
+      return { created: true, head };
+    } catch (err) {
+      const codes = cancellationCodes(err);
+      if (codes === null || !codes.includes('ConditionalCheckFailed')) throw err;
+      const existing = await this.getOrder(head.tenant, head.orderId);
+      if (existing === null) throw err;
+      return { created: false, head: existing };
+    }
+  }
+
+  async getOrder(tenant: string, orderId: string): Promise<OrderHead | null> {
+    const res = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: keys.order(tenant, orderId), sk: keys.head },
+        ConsistentRead: true,
+      }),
+    );
+    return res.Item ? headFromItem(res.Item) : null;
+  }
+
+  private async findReplay(tenant: string, orderId: string, key: IdempotencyKey): Promise<DuplicateResult | null> {
+    const res = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { pk: keys.order(tenant, orderId), sk: keys.idempotency(key.id) },
+        ConsistentRead: true,
+      }),
+    );
+    const item = res.Item;
+    if (!item) return null;
+    return {
+      outcome: 'duplicate',
+      seq: item.seq as number,
+      by: item.by as string,
+      ...(item.status !== undefined && { status: item.status as Status }),
+    };
+  }
+
+  async append(
+    tenant: string,
+    orderId: string,
+    decide: (head: OrderHead) => Append<EventDraft> | null,
+    key?: IdempotencyKey,
+  ): Promise<AppendResult> {
+    const pk = keys.order(tenant, orderId);
+    for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
+      // A replay is answered before the decision: a queued checkpoint that is
+      // no longer a legal move is still the same, already stored checkpoint.
+      const [head, replay] = await Promise.all([
+        this.getOrder(tenant, orderId),
+        key !== undefined && attempt === 0 ? this.findReplay(tenant, orderId, key) : Promise.resolve(null),
+      ]);
+      if (replay !== null) return replay;
+      if (head === null) throw new NotFoundError(`Order "${orderId}" not found.`);
+      const plan = decide(head);
+      if (plan === null) return { outcome: 'unchanged', head };
+
+      const seq = head.headSeq + 1;
+      const event = { ...plan.event, seq } as OrderEvent;
+      const update = headUpdate(plan.change, seq, event.at, tenant);
+      const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: { pk, sk: keys.head },
+            UpdateExpression: update.expression,
+            ConditionExpression: 'headSeq = :seen',
+            ...(Object.keys(update.names).length > 0 && { ExpressionAttributeNames: update.names }),
+            ExpressionAttributeValues: { ...update.values, ':seen': head.headSeq },
+          },
+        },
+        {
+          Put: {
+            TableName: this.tableName,
+            Item: eventToItem(tenant, head.retailerId, event),
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        },
+      ];
+      if (key !== undefined) {
+        items.push({
+          Put: {
+            TableName: this.tableName,
+            Item: {
+              pk,
+              sk: keys.idempotency(key.id),
+              kind: key.kind,
+              seq,
+              at: event.at,
+              by: event.actor.sub,
+              ...(event.kind === 'checkpoint' && { status: event.status }),
+            },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          },
+        });
+      }
+      try {
+        await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
+        return { outcome: 'stored', seq, head: applyChange(head, plan.change, seq, event.at), event };
+      } catch (err) {
+        const codes = cancellationCodes(err);
+        if (codes === null) throw err;
+        if (key !== undefined && codes[2] === 'ConditionalCheckFailed') {
+          // Someone stored this very key while we decided: it is a replay.
+          const replayed = await this.findReplay(tenant, orderId, key);
+          if (replayed !== null) return replayed;
+        }
+        // Lost the race for the head (or a transaction conflict): decide again on the new head.
+        await backoff(attempt);
+      }
+    }
+    throw new RateLimitedError(`Order "${orderId}" is receiving too many concurrent updates; retry shortly.`);
+  }
+
+  async timeline(tenant: string, orderId: string, sinceSeq: number, limit: number): Promise<OrderEvent[]> {
+    if (sinceSeq >= MAX_SEQ) return [];
+    const res = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: {
+          ':pk': keys.order(tenant, orderId),
+          ':from': keys.event(sinceSeq + 1),
+          ':to': keys.event(MAX_SEQ),
+        },
+        ConsistentRead: true,
+        Limit: limit,
+      }),
+    );
+    return (res.Items ?? []).map(eventFromItem);
+  }
+
+  async listOrders(tenant: string, scope: ListScope, limit: number, cursor?: string): Promise<Page<OrderHead>> {
+    const [indexName, attribute, value] =
+      scope.by === 'tenant'
+        ? [INDEX.byTenant, 'gsiTenant', keys.tenantIndex(tenant)]
+        : scope.by === 'retailer'
+          ? [INDEX.byRetailer, 'gsiRetailer', keys.retailerIndex(tenant, scope.retailerId)]
+          : [INDEX.byDriver, 'gsiDriver', keys.driverIndex(tenant, scope.driverId)];
+    const res = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: indexName,
+        KeyConditionExpression: '#k = :v',
+        ExpressionAttributeNames: { '#k': attribute },
+        ExpressionAttributeValues: { ':v': value },
+        ScanIndexForward: false,
+        Limit: limit,
+        ExclusiveStartKey: decodeCursor(cursor),
+      }),
+    );
+    const keyList = (res.Items ?? []).map((i) => ({ pk: i.pk as string, sk: i.sk as string }));
+    const heads = await this.batchGetHeads(keyList);
+    // An index is eventually consistent: an order reassigned away may linger in
+    // the old driver's index for a moment. Trust only the head itself.
+    const inScope = heads.filter(
+      (h) =>
+        h.tenant === tenant &&
+        (scope.by === 'tenant' ||
+          (scope.by === 'retailer' && h.retailerId === scope.retailerId) ||
+          (scope.by === 'driver' && h.driverId === scope.driverId)),
+    );
+    const next = encodeCursor(res.LastEvaluatedKey);
+    return next === undefined ? { items: inScope } : { items: inScope, cursor: next };
+  }
+
+  private async batchGetHeads(keyList: { pk: string; sk: string }[]): Promise<OrderHead[]> {
+    const found = new Map<string, OrderHead>();
+    for (let i = 0; i < keyList.length; i += 100) {
+      let request: Item[] | undefined = keyList.slice(i, i + 100);
+      for (let attempt = 0; request !== undefined && request.length > 0; attempt++) {
+        const res: BatchGetCommandOutput = await this.doc.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: request, ConsistentRead: true } } }),
+        );
+        for (const item of res.Responses?.[this.tableName] ?? []) found.set(item.pk as string, headFromItem(item));
+        request = res.UnprocessedKeys?.[this.tableName]?.Keys;
+        if (request !== undefined && request.length > 0) await backoff(attempt);
+      }
+    }
+    return keyList.map((k) => found.get(k.pk)).filter((h): h is OrderHead => h !== undefined);
+  }
+}
+
+function headUpdate(
+  change: HeadChange,
+  seq: number,
+  at: string,
+  tenant: string,
+): { expression: string; names: Record<string, string>; values: Record<string, unknown> } {
+  const sets = ['headSeq = :seq', 'updatedAt = :at'];
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = { ':seq': seq, ':at': at };
+  const set = (attr: string, value: unknown) => {
+    names[`#${attr}`] = attr;
+    values[`:${attr}`] = value;
+    sets.push(`#${attr} = :${attr}`);
+  };
+  if (change.status !== undefined) set('status', change.status);
+  if (change.statusSince !== undefined) set('statusSince', change.statusSince);
+  if (change.pickedUpAt !== undefined) set('pickedUpAt', change.pickedUpAt);
+  if (change.lastLocation !== undefined) set('lastLocation', change.lastLocation);
+  if (change.driverId !== undefined) {
+    set('driverId', change.driverId);
+    set('gsiDriver', keys.driverIndex(tenant, change.driverId));
+  }
+  if (change.readMark !== undefined) {
+    names['#readMarks'] = 'readMarks';
+    names['#reader'] = change.readMark.sub;
+    values[':readSeq'] = change.readMark.seq;
+    sets.push('#readMarks.#reader = :readSeq');
+  }
+  return { expression: `SET ${sets.join(', ')}`, names, values };
+}
+
+/** The head as it is after `change`, without reading it back. */
+export function applyChange(head: OrderHead, change: HeadChange, seq: number, at: string): OrderHead {
+  const { readMark, ...fields } = change;
+  return {
+    ...head,
+    ...fields,
+    headSeq: seq,
+    updatedAt: at,
+    readMarks: readMark ? { ...head.readMarks, [readMark.sub]: readMark.seq } : head.readMarks,
+  };
+}

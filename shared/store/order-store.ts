@@ -1,0 +1,57 @@
+/**
+ * Where orders live. Services get an `OrderStore`; the DynamoDB one is
+ * `DynamoOrderStore` beside this file.
+ */
+import type { EventDraft, OrderEvent, OrderHead } from '../domain/model';
+import type { Append } from '../domain/orders';
+import type { ListScope } from '../domain/permissions';
+import type { Status } from '../domain/statuses';
+
+/** An idempotency key: the client-made id of a checkpoint or message. */
+export interface IdempotencyKey {
+  readonly id: string;
+  readonly kind: 'checkpoint' | 'message';
+}
+
+export type AppendResult =
+  /** The event was stored with this seq. */
+  | { readonly outcome: 'stored'; readonly seq: number; readonly head: OrderHead; readonly event: OrderEvent }
+  /** The idempotency key was seen before: nothing stored; its seq, who stored it and, for a checkpoint, its status. */
+  | { readonly outcome: 'duplicate'; readonly seq: number; readonly by: string; readonly status?: Status }
+  /** The decision was that there was nothing to record. */
+  | { readonly outcome: 'unchanged'; readonly head: OrderHead };
+
+export interface Page<T> {
+  readonly items: T[];
+  readonly cursor?: string;
+}
+
+export interface OrderStore {
+  /**
+   * Store a new order and its `created` event, unless an order with that id
+   * exists: then nothing is written and the existing head is returned.
+   */
+  createOrder(head: OrderHead, event: OrderEvent): Promise<{ created: boolean; head: OrderHead }>;
+
+  getOrder(tenant: string, orderId: string): Promise<OrderHead | null>;
+
+  /**
+   * Append one timeline event atomically: `decide` sees the current head and
+   * returns the event and head change (or null for nothing to do, or throws).
+   * The head moves from `headSeq` to `headSeq + 1` only if nobody else moved
+   * it first; a lost race re-reads and decides again. With an idempotency key,
+   * a key seen before returns its original seq and stores nothing.
+   */
+  append(
+    tenant: string,
+    orderId: string,
+    decide: (head: OrderHead) => Append<EventDraft> | null,
+    key?: IdempotencyKey,
+  ): Promise<AppendResult>;
+
+  /** Events with seq in (sinceSeq, sinceSeq + limit], in seq order. */
+  timeline(tenant: string, orderId: string, sinceSeq: number, limit: number): Promise<OrderEvent[]>;
+
+  /** Order heads in a scope, newest first. */
+  listOrders(tenant: string, scope: ListScope, limit: number, cursor?: string): Promise<Page<OrderHead>>;
+}

@@ -1,0 +1,84 @@
+/**
+ * The two tables, defined once. CDK (`lib/data-tables.ts`) and the local
+ * runtime (`local/dynamodb.ts`) both build their tables from these.
+ */
+
+export interface KeyDef {
+  readonly name: string;
+  readonly type: 'S' | 'N';
+}
+
+export interface IndexDef {
+  readonly indexName: string;
+  readonly partitionKey: KeyDef;
+  readonly sortKey: KeyDef;
+  readonly projection: 'KEYS_ONLY' | 'ALL';
+}
+
+export interface TableDef {
+  /** Logical name; the physical name comes from config. */
+  readonly id: 'orders' | 'connections';
+  readonly partitionKey: KeyDef;
+  readonly sortKey: KeyDef;
+  readonly indexes: readonly IndexDef[];
+  readonly stream?: 'NEW_AND_OLD_IMAGES';
+  readonly ttlAttribute?: string;
+}
+
+/** Index names, so code never spells them twice. */
+export const INDEX = {
+  byTenant: 'byTenant',
+  byRetailer: 'byRetailer',
+  byDriver: 'byDriver',
+} as const;
+
+/**
+ * `orders`: the order head (`HEAD`), its timeline events (`E#<seq>`), its
+ * idempotency keys (`ID#<eventId>`) and its alerts (`A#<alertId>`), all under
+ * `T#<tenant>#O#<orderId>`. The listing indexes project keys only, so a
+ * checkpoint that does not change an index key writes no index item.
+ */
+export const ORDERS_TABLE: TableDef = {
+  id: 'orders',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  stream: 'NEW_AND_OLD_IMAGES',
+  indexes: [
+    { indexName: INDEX.byTenant, partitionKey: { name: 'gsiTenant', type: 'S' }, sortKey: { name: 'gsiCreated', type: 'S' }, projection: 'KEYS_ONLY' },
+    { indexName: INDEX.byRetailer, partitionKey: { name: 'gsiRetailer', type: 'S' }, sortKey: { name: 'gsiCreated', type: 'S' }, projection: 'KEYS_ONLY' },
+    { indexName: INDEX.byDriver, partitionKey: { name: 'gsiDriver', type: 'S' }, sortKey: { name: 'gsiCreated', type: 'S' }, projection: 'KEYS_ONLY' },
+  ],
+};
+
+/**
+ * `connections`: a connection (`C#<id>` / `META`) and its room memberships
+ * (`R#<tenant>#<room>` / `C#<id>`), both expiring after API Gateway's two-hour
+ * connection limit.
+ */
+export const CONNECTIONS_TABLE: TableDef = {
+  id: 'connections',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  indexes: [],
+  ttlAttribute: 'expiresAt',
+};
+
+export const TABLES: readonly TableDef[] = [ORDERS_TABLE, CONNECTIONS_TABLE];
+
+/** Keys, spelled in one place. */
+export const keys = {
+  order: (tenant: string, orderId: string) => `T#${tenant}#O#${orderId}`,
+  head: 'HEAD',
+  event: (seq: number) => `E#${String(seq).padStart(12, '0')}`,
+  eventPrefix: 'E#',
+  idempotency: (id: string) => `ID#${id}`,
+  tenantIndex: (tenant: string) => `T#${tenant}`,
+  retailerIndex: (tenant: string, retailerId: string) => `T#${tenant}#R#${retailerId}`,
+  driverIndex: (tenant: string, driverId: string) => `T#${tenant}#D#${driverId}`,
+  connection: (connectionId: string) => `C#${connectionId}`,
+  connectionMeta: 'META',
+  room: (tenant: string, room: string) => `R#${tenant}#${room}`,
+} as const;
+
+/** The highest seq an event key can hold. */
+export const MAX_SEQ = 999_999_999_999;
