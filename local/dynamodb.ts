@@ -7,7 +7,8 @@
  * untrusted network.
  */
 import { spawn as spawnProcess, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -37,7 +38,9 @@ export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local
 export const LOCAL_REGION = 'us-east-1';
 
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise<DynamoDbLocal> {
+  const pidFile = options.dataDir === undefined ? undefined : join(options.dataDir, 'dynamodb-local.pid');
   if (options.dataDir !== undefined) mkdirSync(options.dataDir, { recursive: true });
+  if (pidFile !== undefined) await stopStaleInstance(pidFile);
   const child = spawn({
     port: options.port,
     path: options.dataDir ?? null,
@@ -49,6 +52,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
   child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const watchdog = guardAgainstOrphan(child);
+  if (pidFile !== undefined && child.pid !== undefined) writeFileSync(pidFile, String(child.pid));
 
   const endpoint = `http://127.0.0.1:${options.port}`;
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
@@ -87,8 +91,40 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
         clearTimeout(timer);
       }
       watchdog.kill('SIGKILL');
+      if (pidFile !== undefined) rmSync(pidFile, { force: true });
     },
   };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A runtime killed with SIGKILL leaves its DynamoDB Local to the watchdog,
+ * which stops it within a second or two. Make sure it is gone before a new one
+ * opens the same database file.
+ */
+async function stopStaleInstance(pidFile: string): Promise<void> {
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  let cmdline = '';
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    // not running (or no /proc): nothing to stop
+  }
+  if (Number.isInteger(pid) && pid > 0 && cmdline.includes('DynamoDBLocal') && isAlive(pid)) {
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  }
+  rmSync(pidFile, { force: true });
 }
 
 /**

@@ -1,0 +1,72 @@
+/**
+ * `npm start` as a newcomer meets it: seeds a demo tenant on a fresh data dir
+ * (once), prints the ready line, and stops cleanly on Ctrl-C with DynamoDB
+ * Local gone too. `npm run token` prints one token and nothing else.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { jwtVerify } from 'jose';
+import { afterAll, describe, expect, it } from 'vitest';
+import { http } from '../support/client';
+import { spawnRuntime } from '../support/spawn-runtime';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'waypost-life-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('local runtime lifecycle', () => {
+  it('seeds the demo tenant once, and stops on SIGINT with DynamoDB Local', async () => {
+    const first = await spawnRuntime({ WAYPOST_DATA_DIR: dataDir, WAYPOST_SEED: '1' });
+    expect(first.output()).toContain(`Waypost ready at http://127.0.0.1:${first.port}`);
+    expect(first.output()).toContain('Seeded the demo tenant');
+    const users = await http<{ role: string; token: string }[]>(first.url, 'GET', '/_local/demo-users');
+    expect(users.body.map((u) => u.role).sort()).toEqual(['dispatcher', 'driver', 'driver', 'retailer']);
+    const dana = users.body.find((u) => u.role === 'dispatcher')!.token;
+    const orders = await http<{ orders: { orderId: string }[] }>(first.url, 'GET', '/api/orders', { token: dana });
+    expect(orders.body.orders.length).toBeGreaterThanOrEqual(4);
+
+    const javaPid = Number(readFileSync(join(dataDir, 'dynamodb-local.pid'), 'utf8'));
+    expect(alive(javaPid)).toBe(true);
+    first.child.kill('SIGINT');
+    expect(await new Promise((r) => first.child.once('exit', (code) => r(code)))).toBe(0);
+    expect(alive(javaPid)).toBe(false);
+    expect(existsSync(join(dataDir, 'dynamodb-local.pid'))).toBe(false);
+
+    const second = await spawnRuntime({ WAYPOST_DATA_DIR: dataDir, WAYPOST_SEED: '1' });
+    expect(second.output()).not.toContain('Seeded the demo tenant');
+    const again = await http<{ orders: unknown[] }>(second.url, 'GET', '/api/orders', { token: dana });
+    expect(again.body.orders.length).toBe(orders.body.orders.length);
+    expect(await second.stop()).toBe(0);
+  });
+
+  it('npm run token prints exactly one verifiable token', async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'local/token-cli.ts', '--tenant', 'acme', '--role', 'retailer', '--sub', 'u1', '--retailer', 'r9', '--ttl', '60'],
+      { cwd: resolve(import.meta.dirname, '..', '..'), env: { ...process.env, WAYPOST_JWT_SECRET: 'tok-secret' } },
+    );
+    const lines = stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const { payload } = await jwtVerify(lines[0]!, new TextEncoder().encode('tok-secret'));
+    expect(payload).toMatchObject({ sub: 'u1', tenant: 'acme', role: 'retailer', retailerId: 'r9' });
+    expect((payload.exp ?? 0) - Math.floor(Date.now() / 1000)).toBeLessThanOrEqual(60);
+  });
+
+  it('npm run token refuses a bad role with a usage line', async () => {
+    const run = promisify(execFile)(process.execPath, ['--import', 'tsx', 'local/token-cli.ts', '--tenant', 'a', '--role', 'admin', '--sub', 'x'], {
+      cwd: resolve(import.meta.dirname, '..', '..'),
+    });
+    await expect(run).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--role must be') });
+  });
+});

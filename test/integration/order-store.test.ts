@@ -1,0 +1,199 @@
+/**
+ * The order store against DynamoDB Local: one write per event, no gaps, no
+ * duplicates, nothing stored for a refused request.
+ */
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Principal } from '../../shared/domain/model';
+import type { CheckpointFrame, CreateOrderBody } from '../../shared/domain/schemas';
+import { OrdersService } from '../../shared/services/orders-service';
+import { DynamoOrderStore } from '../../shared/store/dynamo-order-store';
+import { keys } from '../../shared/store/tables';
+import { createTestTables, type TestTables } from '../support/tables';
+
+const dispatcher: Principal = { tenant: 'acme-co', role: 'dispatcher', sub: 'disp' };
+const driver: Principal = { tenant: 'acme-co', role: 'driver', sub: 'drv-1' };
+const retailer: Principal = { tenant: 'acme-co', role: 'retailer', sub: 'ret', retailerId: 'r1' };
+
+let tables: TestTables;
+let store: DynamoOrderStore;
+let service: OrdersService;
+let n = 0;
+
+const body = (orderId: string): CreateOrderBody => ({
+  orderId,
+  retailerId: 'r1',
+  recipient: { name: 'Ada', phone: '+15550100111' },
+  destination: { address: '1 Main St' },
+});
+
+async function newAssignedOrder(): Promise<string> {
+  const orderId = `o-${++n}-${Date.now()}`;
+  await service.create(retailer, body(orderId));
+  await service.assign(dispatcher, orderId, driver.sub);
+  return orderId;
+}
+
+function cp(orderId: string, status: 'picked_up' | 'in_transit' | 'at_hub', eventId: string): CheckpointFrame {
+  return { action: 'checkpoint', eventId, orderId, status, occurredAt: new Date().toISOString() };
+}
+
+/** Every item stored under the order, by kind of key. */
+async function itemsOf(orderId: string) {
+  const res = await tables.doc.send(
+    new QueryCommand({
+      TableName: tables.orders,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': keys.order(dispatcher.tenant, orderId) },
+      ConsistentRead: true,
+    }),
+  );
+  const items = res.Items ?? [];
+  return {
+    events: items.filter((i) => (i.sk as string).startsWith('E#')),
+    ids: items.filter((i) => (i.sk as string).startsWith('ID#')),
+    head: items.find((i) => i.sk === 'HEAD'),
+  };
+}
+
+beforeAll(async () => {
+  tables = await createTestTables(inject('dynamodbEndpoint'));
+  store = new DynamoOrderStore(tables.doc, tables.orders);
+  service = new OrdersService({ orders: store });
+});
+
+describe('DynamoOrderStore', () => {
+  it('stores a new order with its created event at seq 1', async () => {
+    const orderId = `o-create-${Date.now()}`;
+    const { created, order } = await service.create(retailer, body(orderId));
+    expect(created).toBe(true);
+    expect(order).toMatchObject({ orderId, status: 'created', headSeq: 1 });
+    const { events, head } = await itemsOf(orderId);
+    expect(events.map((e) => e.event.seq)).toEqual([1]);
+    expect(head?.headSeq).toBe(1);
+  });
+
+  it('answers a repeated create with the stored order and a different body with CONFLICT', async () => {
+    const orderId = `o-again-${Date.now()}`;
+    await service.create(retailer, body(orderId));
+    const again = await service.create(retailer, body(orderId));
+    expect(again.created).toBe(false);
+    await expect(service.create(retailer, { ...body(orderId), destination: { address: 'elsewhere' } })).rejects.toMatchObject({
+      code: 'CONFLICT',
+    });
+    expect((await itemsOf(orderId)).events).toHaveLength(1);
+  });
+
+  it('replays an eventId as a duplicate with the original seq, storing nothing', async () => {
+    const orderId = await newAssignedOrder();
+    const first = await service.checkpoint(driver, cp(orderId, 'picked_up', 'ev-1'));
+    const again = await service.checkpoint(driver, cp(orderId, 'picked_up', 'ev-1'));
+    expect(first).toEqual({ orderId, seq: 3, status: 'picked_up', duplicate: false });
+    expect(again).toEqual({ orderId, seq: 3, status: 'picked_up', duplicate: true });
+    const { events, ids, head } = await itemsOf(orderId);
+    expect(events).toHaveLength(3);
+    expect(ids).toHaveLength(1);
+    expect(head?.headSeq).toBe(3);
+  });
+
+  it('acks a replay as a duplicate even when the status has moved on since', async () => {
+    const orderId = await newAssignedOrder();
+    await service.checkpoint(driver, cp(orderId, 'picked_up', 'q-1'));
+    await service.checkpoint(driver, cp(orderId, 'at_hub', 'q-2'));
+    // picked_up again would be illegal from at_hub, but it is the same, stored checkpoint
+    const replay = await service.checkpoint(driver, cp(orderId, 'picked_up', 'q-1'));
+    expect(replay).toMatchObject({ seq: 3, duplicate: true, status: 'picked_up' });
+  });
+
+  it('stores nothing for an illegal transition', async () => {
+    const orderId = await newAssignedOrder();
+    const before = await itemsOf(orderId);
+    await expect(service.checkpoint(driver, cp(orderId, 'in_transit', 'bad-1'))).rejects.toMatchObject({ code: 'ILLEGAL_TRANSITION' });
+    const after = await itemsOf(orderId);
+    expect(after.events).toHaveLength(before.events.length);
+    expect(after.ids).toHaveLength(0);
+    expect(after.head).toEqual(before.head);
+  });
+
+  it('stores nothing for a forbidden checkpoint', async () => {
+    const orderId = await newAssignedOrder();
+    const stranger: Principal = { tenant: 'acme-co', role: 'driver', sub: 'drv-2' };
+    await expect(service.checkpoint(stranger, cp(orderId, 'picked_up', 'f-1'))).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    expect((await itemsOf(orderId)).events).toHaveLength(2);
+  });
+
+  it('gives 5 writers x 20 posts on one order gapless, unique seqs', async () => {
+    const orderId = await newAssignedOrder();
+    await service.checkpoint(driver, cp(orderId, 'picked_up', 'w-start'));
+    const writers = Array.from({ length: 5 }, (_, w) =>
+      (async () => {
+        const seqs: number[] = [];
+        for (let i = 0; i < 20; i++) {
+          const ack =
+            i % 2 === 0
+              ? await service.checkpoint(driver, { ...cp(orderId, 'picked_up', `w${w}-${i}`), note: `writer ${w} post ${i}` })
+              : await service.message(driver, { action: 'message', messageId: `w${w}-${i}`, orderId, text: `writer ${w} says ${i}` });
+          expect(ack.duplicate).toBe(false);
+          seqs.push(ack.seq);
+        }
+        return seqs;
+      })(),
+    );
+    const acked = (await Promise.all(writers)).flat();
+    // seq 1 created, 2 assigned, 3 picked_up: the 100 posts take 4..103
+    expect([...acked].sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i + 4));
+    const { events, head } = await itemsOf(orderId);
+    expect(events.map((e) => e.event.seq)).toEqual(Array.from({ length: 103 }, (_, i) => i + 1));
+    expect(head?.headSeq).toBe(103);
+  });
+
+  it('stores one event when the same eventId races from two writers', async () => {
+    const orderId = await newAssignedOrder();
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () => service.checkpoint(driver, cp(orderId, 'picked_up', 'same-id'))),
+    );
+    expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.seq))).toEqual(new Set([3]));
+    expect((await itemsOf(orderId)).events).toHaveLength(3);
+  });
+
+  it('records a read mark once, and not again for a lower or equal seq', async () => {
+    const orderId = await newAssignedOrder();
+    expect(await service.read(retailer, orderId, 2)).toEqual({ orderId, seq: 2 });
+    expect(await service.read(retailer, orderId, 1)).toEqual({ orderId, seq: 2 });
+    const { events } = await itemsOf(orderId);
+    expect(events.map((e) => e.event.kind)).toEqual(['created', 'assigned', 'read']);
+    await expect(service.read(retailer, orderId, 99)).rejects.toMatchObject({ code: 'VALIDATION' });
+  });
+
+  it('lists orders by scope, newest first, with a working cursor', async () => {
+    const tenant = `list-${Date.now()}`;
+    const d: Principal = { ...dispatcher, tenant };
+    const r1: Principal = { ...retailer, tenant };
+    const r2: Principal = { tenant, role: 'retailer', sub: 'ret2', retailerId: 'r2' };
+    for (let i = 0; i < 5; i++) await service.create(i < 3 ? r1 : r2, { ...body(`L${i}`), retailerId: i < 3 ? 'r1' : 'r2' });
+    await service.assign(d, 'L1', 'drv-9');
+
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await service.list(d, { limit: 2, ...(cursor !== undefined && { cursor }) });
+      seen.push(...page.orders.map((o) => o.orderId));
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+    expect(seen).toEqual(['L4', 'L3', 'L2', 'L1', 'L0']);
+    expect((await service.list(r1, {})).orders.map((o) => o.orderId)).toEqual(['L2', 'L1', 'L0']);
+    expect((await service.list(d, { retailerId: 'r2' })).orders.map((o) => o.orderId)).toEqual(['L4', 'L3']);
+    const drv: Principal = { tenant, role: 'driver', sub: 'drv-9' };
+    expect((await service.list(drv, {})).orders.map((o) => o.orderId)).toEqual(['L1']);
+    expect((await service.list(d, { status: 'picked_up' })).orders).toEqual([]);
+  });
+
+  it('keeps tenants apart: the same order id in another tenant is another order', async () => {
+    const orderId = `shared-id-${Date.now()}`;
+    await service.create(retailer, body(orderId));
+    const other: Principal = { tenant: 'other-co', role: 'dispatcher', sub: 'x' };
+    await expect(service.get(other, orderId)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(service.checkpoint(other, cp(orderId, 'picked_up', 'x-1'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+});
