@@ -24,7 +24,8 @@ export class Router<C, R> {
   match(method: string, path: string): { handle: (ctx: C) => Promise<R>; pattern: string } {
     let parts: string[];
     try {
-      parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+      // An empty segment (`/api/orders//assign`) matches nothing: ids are never empty.
+      parts = path.replace(/\/+$/, '').split('/').slice(1).map(decodeURIComponent);
     } catch {
       throw new NotFoundError(`No such path: ${path.slice(0, 200)}`);
     }

@@ -18,7 +18,8 @@ import type {
 } from './model';
 import { authorizeCheckpoint, authorizeMessage, authorizeReadOrder, maySeePhone } from './permissions';
 import type { CheckpointFrame, CreateOrderBody, MessageFrame } from './schemas';
-import { classifyTransition, STATUS_TABLE } from './statuses';
+import type { Alert, AlertState } from './sla';
+import { CARRIER_STATUSES, classifyTransition, STATUS_TABLE } from './statuses';
 
 /** What an accepted request changes on the head, besides headSeq and updatedAt. */
 export interface HeadChange {
@@ -28,12 +29,41 @@ export interface HeadChange {
   readonly pickedUpAt?: string;
   readonly lastLocation?: OrderHead['lastLocation'];
   readonly readMark?: { readonly sub: string; readonly seq: number };
+  /** The SLA clock: when the sweep should look next (null: stop the clock). */
+  readonly dueAt?: string | null;
+  /** The alert of the current stay (null: none any more). */
+  readonly openAlertId?: string | null;
+  readonly alertLevel?: number | null;
 }
+
+/** SMS to send for a fired level, kept as an outbox so a crash between write and send loses nothing. */
+export interface SmsOutboxEntry {
+  readonly level: number;
+  readonly index: number;
+  readonly to: string;
+  readonly text: string;
+}
+
+/** What an append does to an alert, in the same transaction. */
+export type AlertWrite =
+  | { readonly op: 'open'; readonly alert: Alert; readonly outbox: readonly SmsOutboxEntry[] }
+  | {
+      readonly op: 'update';
+      readonly alertId: string;
+      /** The write happens only if the alert is in one of these states (and at this level, when given). */
+      readonly expectStates: readonly AlertState[];
+      readonly expectLevel?: number;
+      readonly set: Partial<Pick<Alert, 'state' | 'level' | 'acknowledgedAt' | 'acknowledgedBy' | 'resolvedAt'>>;
+      readonly outbox: readonly SmsOutboxEntry[];
+    };
 
 /** An event to append and the head change that goes with it, in one write. */
 export interface Append<E extends EventDraft = EventDraft> {
   readonly event: E;
+  /** A second event in the same write (seq + 1), e.g. the alert resolved by a checkpoint. */
+  readonly followUp?: EventDraft;
   readonly change: HeadChange;
+  readonly alert?: AlertWrite;
 }
 
 /** A stable digest of a create request: the same body twice gives the same digest. */
@@ -126,7 +156,7 @@ export function planCheckpoint(
   };
   const change: HeadChange = {
     ...(statusChanged && { status: frame.status, statusSince: now }),
-    ...(frame.status === 'picked_up' && head.pickedUpAt === undefined && { pickedUpAt: now }),
+    ...(statusChanged && CARRIER_STATUSES.includes(frame.status) && head.pickedUpAt === undefined && { pickedUpAt: now }),
     ...(frame.location !== undefined && { lastLocation: frame.location }),
   };
   return { event, change };
@@ -200,5 +230,6 @@ export function orderView(p: Principal, head: OrderHead): OrderView {
     ...(head.lastLocation !== undefined && { lastLocation: head.lastLocation }),
     readMarks: { ...head.readMarks },
     ...(head.openAlertId !== undefined && { openAlertId: head.openAlertId }),
+    ...(head.dueAt !== undefined && { dueAt: head.dueAt }),
   };
 }

@@ -106,6 +106,19 @@ export const STATUS_TABLE: Readonly<Record<Status, StatusInfo>> = {
   followed_up: { meaning: 'after-sales follow-up done', next: [], kind: 'done', requires: [] },
 };
 
+/** Statuses in which the carrier has (or has had) the parcel: reaching one means "picked up". */
+export const CARRIER_STATUSES: readonly Status[] = [
+  'picked_up',
+  'in_transit',
+  'at_hub',
+  'out_for_delivery',
+  'attempt_failed',
+  'delivered',
+  'returning',
+  'returned',
+  'followed_up',
+];
+
 /** Statuses after which an order never moves again. */
 export const FINAL_STATUSES: readonly Status[] = STATUSES.filter((s) => STATUS_TABLE[s].next.length === 0);
 

@@ -8,7 +8,8 @@ type Level = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 const SENSITIVE_KEY = /phone|token|secret|authorization|password|^to$/i;
-const PHONE = /\+?\d[\d\s().-]{6,}\d/g;
+/** Phone numbers as Waypost holds them: E.164, perhaps with separators. Plain digit runs (times, ids) stay. */
+const PHONE = /\+\d[\d\s().-]{5,18}\d/g;
 const JWT = /eyJ[\w-]+\.[\w-]+\.[\w-]*/g;
 
 /** A copy of `value` safe to log. */
@@ -16,7 +17,8 @@ export function redact(value: unknown, depth = 0): unknown {
   if (depth > 6) return '[deep]';
   if (typeof value === 'string') return value.replace(JWT, '[jwt]').replace(PHONE, '[phone]');
   if (value instanceof Error) {
-    return { name: value.name, message: redact(value.message, depth + 1), stack: value.stack?.split('\n').slice(0, 6).join('\n') };
+    const stack = value.stack?.split('\n').slice(0, 6).join('\n');
+    return { name: value.name, message: redact(value.message, depth + 1), ...(stack !== undefined && { stack: redact(stack, depth + 1) }) };
   }
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   if (value !== null && typeof value === 'object') {

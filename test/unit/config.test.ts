@@ -1,0 +1,164 @@
+import { isAbsolute, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_JWT_SECRET, loadLocalConfig } from '../../local/config';
+import { ConfigError, loadConfig } from '../../shared/runtime/config';
+import { caught } from './fixtures';
+
+function expectConfigError(fn: () => unknown, variable: string): ConfigError {
+  const err = caught(fn);
+  expect(err).toBeInstanceOf(ConfigError);
+  expect((err as ConfigError).message).toContain(variable);
+  return err as ConfigError;
+}
+
+describe('loadConfig (cloud and shared)', () => {
+  it('fails naming the variables when neither WAYPOST_JWKS_URL nor WAYPOST_JWT_SECRET is set', () => {
+    // Act
+    const err = expectConfigError(() => loadConfig({}), 'WAYPOST_JWKS_URL');
+
+    // Assert
+    expect(err.message).toContain('WAYPOST_JWT_SECRET');
+    expect(err.name).toBe('ConfigError');
+  });
+
+  it('treats blank values as unset', () => {
+    expectConfigError(() => loadConfig({ WAYPOST_JWKS_URL: '  ', WAYPOST_JWT_SECRET: '' }), 'WAYPOST_JWKS_URL');
+  });
+
+  it('uses HS256 with the secret when only WAYPOST_JWT_SECRET is set, with default tables and region', () => {
+    // Act
+    const cfg = loadConfig({ WAYPOST_JWT_SECRET: 's3cret' });
+
+    // Assert
+    expect(cfg).toEqual({
+      region: 'us-east-1',
+      ordersTable: 'waypost-orders',
+      connectionsTable: 'waypost-connections',
+      jwt: { mode: 'hs256', secret: 's3cret' },
+    });
+  });
+
+  it('prefers JWKS when its URL is set, with optional issuer and audience', () => {
+    // Act
+    const cfg = loadConfig({
+      WAYPOST_JWKS_URL: 'https://idp.example.com/.well-known/jwks.json',
+      WAYPOST_JWT_SECRET: 'ignored',
+      WAYPOST_JWT_ISSUER: 'https://idp.example.com',
+      WAYPOST_JWT_AUDIENCE: 'waypost',
+    });
+
+    // Assert
+    expect(cfg.jwt).toEqual({
+      mode: 'jwks',
+      jwksUrl: 'https://idp.example.com/.well-known/jwks.json',
+      issuer: 'https://idp.example.com',
+      audience: 'waypost',
+    });
+  });
+
+  it.each(['WAYPOST_JWKS_URL', 'WAYPOST_DYNAMODB_ENDPOINT', 'WAYPOST_CALLBACK_URL'])('a bad URL in %s names that variable', (name) => {
+    // Arrange
+    const env = { WAYPOST_JWT_SECRET: 's', [name]: 'not a url' };
+
+    // Act
+    const err = expectConfigError(() => loadConfig(env), name);
+
+    // Assert
+    expect(err.message).toContain('not a url');
+  });
+
+  it('reads tables, region, endpoint and callback URL', () => {
+    // Act
+    const cfg = loadConfig({
+      WAYPOST_JWT_SECRET: 's',
+      AWS_REGION: 'eu-west-1',
+      WAYPOST_ORDERS_TABLE: 'o',
+      WAYPOST_CONNECTIONS_TABLE: 'c',
+      WAYPOST_DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000',
+      WAYPOST_CALLBACK_URL: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod',
+    });
+
+    // Assert
+    expect(cfg).toMatchObject({
+      region: 'eu-west-1',
+      ordersTable: 'o',
+      connectionsTable: 'c',
+      dynamodbEndpoint: 'http://127.0.0.1:8000',
+      callbackUrl: 'https://abc.execute-api.eu-west-1.amazonaws.com/prod',
+    });
+  });
+
+  it('falls back to AWS_DEFAULT_REGION', () => {
+    expect(loadConfig({ WAYPOST_JWT_SECRET: 's', AWS_DEFAULT_REGION: 'ap-southeast-2' }).region).toBe('ap-southeast-2');
+  });
+});
+
+describe('loadLocalConfig (CONTRACT §1 defaults)', () => {
+  it('defaults: port 4000, sweep 1000 ms, data dir .waypost/data resolved, file database, local secret', () => {
+    // Act
+    const cfg = loadLocalConfig({});
+
+    // Assert
+    expect(cfg.port).toBe(4000);
+    expect(cfg.sweepMs).toBe(1000);
+    expect(cfg.dataDir).toBe(resolve('.waypost/data'));
+    expect(isAbsolute(cfg.dataDir)).toBe(true);
+    expect(cfg.inMemory).toBe(false);
+    expect(cfg.dynamodbPort).toBeUndefined();
+    expect(cfg.jwtSecret).toBe('waypost-local-dev-secret');
+    expect(DEFAULT_JWT_SECRET).toBe('waypost-local-dev-secret');
+    expect(cfg.slaPolicyPath).toBeUndefined();
+  });
+
+  it('reads every variable of CONTRACT §1', () => {
+    // Act
+    const cfg = loadLocalConfig({
+      WAYPOST_PORT: '4100',
+      WAYPOST_DATA_DIR: 'tmp/db',
+      WAYPOST_IN_MEMORY: '1',
+      WAYPOST_DYNAMODB_PORT: '8123',
+      WAYPOST_JWT_SECRET: 'other',
+      WAYPOST_SLA_POLICY: 'policy.json',
+      WAYPOST_SWEEP_MS: '50',
+    });
+
+    // Assert
+    expect(cfg).toMatchObject({
+      port: 4100,
+      dataDir: resolve('tmp/db'),
+      inMemory: true,
+      dynamodbPort: 8123,
+      jwtSecret: 'other',
+      slaPolicyPath: resolve('policy.json'),
+      sweepMs: 50,
+    });
+  });
+
+  it.each(['abc', '-1', '65536', '40.5', '4000x'])('WAYPOST_PORT=%j fails naming WAYPOST_PORT', (value) => {
+    // Act
+    const err = expectConfigError(() => loadLocalConfig({ WAYPOST_PORT: value }), 'WAYPOST_PORT');
+
+    // Assert
+    expect(err.message).toContain(value);
+  });
+
+  it.each([
+    ['WAYPOST_SWEEP_MS', '0'],
+    ['WAYPOST_SWEEP_MS', 'fast'],
+    ['WAYPOST_DYNAMODB_PORT', '0'],
+    ['WAYPOST_IN_MEMORY', 'yes'],
+  ])('%s=%j fails naming the variable', (name, value) => {
+    expectConfigError(() => loadLocalConfig({ [name]: value }), name);
+  });
+
+  it('blank values fall back to the defaults', () => {
+    // Act
+    const cfg = loadLocalConfig({ WAYPOST_PORT: ' ', WAYPOST_DATA_DIR: '', WAYPOST_JWT_SECRET: ' ', WAYPOST_SWEEP_MS: '' });
+
+    // Assert
+    expect(cfg.port).toBe(4000);
+    expect(cfg.dataDir).toBe(resolve('.waypost/data'));
+    expect(cfg.jwtSecret).toBe(DEFAULT_JWT_SECRET);
+    expect(cfg.sweepMs).toBe(1000);
+  });
+});

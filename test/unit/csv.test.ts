@@ -1,0 +1,215 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { csvCell, TIMELINE_CSV_COLUMNS, timelineToCsv } from '../../shared/domain/csv';
+import type { OrderEvent } from '../../shared/domain/model';
+import { T0, T1 } from './fixtures';
+
+/** A small RFC 4180 reader, independent of the code under test. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (ch === '"') {
+        quoted = false;
+      } else {
+        cell += ch;
+      }
+    } else if (ch === '"') {
+      quoted = true;
+    } else if (ch === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (ch === '\r' && text[i + 1] === '\n') {
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+      i++;
+    } else {
+      cell += ch;
+    }
+  }
+  if (cell !== '' || row.length > 0) {
+    row.push(cell);
+    rows.push(row);
+  }
+  return rows;
+}
+
+function column(row: readonly string[] | undefined, name: (typeof TIMELINE_CSV_COLUMNS)[number]): string | undefined {
+  return row?.[TIMELINE_CSV_COLUMNS.indexOf(name)];
+}
+
+const created: OrderEvent = {
+  orderId: 'ord-1',
+  seq: 1,
+  kind: 'created',
+  at: T0,
+  actor: { sub: 'ret-user-a', role: 'retailer' },
+  status: 'created',
+  retailerId: 'ret-A',
+  recipientName: 'Ada',
+  destination: { address: '1 Main St' },
+};
+const checkpoint: OrderEvent = {
+  orderId: 'ord-1',
+  seq: 2,
+  kind: 'checkpoint',
+  at: T1,
+  actor: { sub: 'drv-1', role: 'driver' },
+  eventId: 'e1',
+  status: 'delivered',
+  previousStatus: 'out_for_delivery',
+  statusChanged: true,
+  occurredAt: '2024-05-01T09:29:00+02:00',
+  location: { lat: -33.8688, lng: 151.2093, accuracyM: 5 },
+  note: 'left with "Bob", at door 3,\nback yard',
+  proof: { recipientType: 'neighbor', recipientName: '=HYPERLINK("http://evil")' },
+};
+
+describe('timelineToCsv', () => {
+  it('starts with the header row and ends every line with CRLF', () => {
+    // Act
+    const csv = timelineToCsv([]);
+
+    // Assert
+    expect(csv).toBe(`${TIMELINE_CSV_COLUMNS.join(',')}\r\n`);
+    expect(TIMELINE_CSV_COLUMNS.slice(0, 5)).toEqual(['seq', 'at', 'kind', 'actor_sub', 'actor_role']);
+  });
+
+  it('writes one row per event, in the order given, each as wide as the header', () => {
+    // Act
+    const rows = parseCsv(timelineToCsv([created, checkpoint]));
+
+    // Assert
+    expect(rows).toHaveLength(3);
+    for (const row of rows) expect(row).toHaveLength(TIMELINE_CSV_COLUMNS.length);
+    expect(column(rows[1], 'seq')).toBe('1');
+    expect(column(rows[1], 'kind')).toBe('created');
+    expect(column(rows[1], 'status')).toBe('created');
+    expect(column(rows[2], 'seq')).toBe('2');
+  });
+
+  it('writes a checkpoint’s fields, and commas, quotes and newlines survive a round trip', () => {
+    // Act
+    const rows = parseCsv(timelineToCsv([checkpoint]));
+    const row = rows[1];
+
+    // Assert
+    expect(column(row, 'status')).toBe('delivered');
+    expect(column(row, 'previous_status')).toBe('out_for_delivery');
+    expect(column(row, 'occurred_at')).toBe('2024-05-01T09:29:00+02:00');
+    expect(column(row, 'lat')).toBe('-33.8688');
+    expect(column(row, 'lng')).toBe('151.2093');
+    expect(column(row, 'accuracy_m')).toBe('5');
+    expect(column(row, 'note')).toBe('left with "Bob", at door 3,\nback yard');
+    expect(column(row, 'recipient_type')).toBe('neighbor');
+    expect(column(row, 'actor_sub')).toBe('drv-1');
+    expect(column(row, 'actor_role')).toBe('driver');
+  });
+
+  it('defuses a formula in any free-text cell', () => {
+    // Act
+    const row = parseCsv(timelineToCsv([checkpoint]))[1];
+
+    // Assert
+    expect(column(row, 'recipient_name')).toBe(`'=HYPERLINK("http://evil")`);
+  });
+
+  it('describes an attachment-only message in the text column', () => {
+    // Arrange
+    const msg: OrderEvent = {
+      orderId: 'ord-1',
+      seq: 3,
+      kind: 'message',
+      at: T1,
+      actor: { sub: 'drv-1', role: 'driver' },
+      messageId: 'm1',
+      attachment: { kind: 'image', key: 'photos/1.jpg', name: 'door.jpg' },
+    };
+
+    // Act
+    const row = parseCsv(timelineToCsv([msg]))[1];
+
+    // Assert
+    expect(column(row, 'text')).toBe('[image] door.jpg');
+  });
+
+  it('writes assignment, read and alert columns', () => {
+    // Arrange
+    const actor = { sub: 'disp-1', role: 'dispatcher' } as const;
+    const events: OrderEvent[] = [
+      { orderId: 'o', seq: 2, kind: 'assigned', at: T1, actor, driverId: 'drv-2' },
+      { orderId: 'o', seq: 3, kind: 'read', at: T1, actor, readSeq: 2 },
+      { orderId: 'o', seq: 4, kind: 'alert', at: T1, actor: { sub: 'system', role: 'system' }, alertId: 'al-1', level: 2, state: 'open', status: 'packed', stuckSeconds: 99 },
+    ];
+
+    // Act
+    const rows = parseCsv(timelineToCsv(events));
+
+    // Assert
+    expect(column(rows[1], 'driver_id')).toBe('drv-2');
+    expect(column(rows[2], 'read_seq')).toBe('2');
+    expect(column(rows[3], 'alert_id')).toBe('al-1');
+    expect(column(rows[3], 'level')).toBe('2');
+    expect(column(rows[3], 'state')).toBe('open');
+    expect(column(rows[3], 'status')).toBe('packed');
+    expect(column(rows[3], 'actor_role')).toBe('system');
+  });
+});
+
+describe('csvCell', () => {
+  it.each([
+    [undefined, ''],
+    ['plain', 'plain'],
+    [42, '42'],
+    [-33.5, '-33.5'],
+    ['a,b', '"a,b"'],
+    ['say "hi"', '"say ""hi"""'],
+    ['line1\nline2', '"line1\nline2"'],
+    ['line1\r\nline2', '"line1\r\nline2"'],
+    ['', ''],
+  ] as [string | number | undefined, string][])('%j -> %j', (value, expected) => {
+    expect(csvCell(value)).toBe(expected);
+  });
+
+  it.each([
+    ['=1+1', "'=1+1"],
+    ['+15550100001', "'+15550100001"],
+    ['-2+3', "'-2+3"],
+    ['@SUM(A1:A2)', "'@SUM(A1:A2)"],
+    ['\tcmd', "'\tcmd"],
+  ])('a text cell starting with a formula character is prefixed: %j -> %j', (value, expected) => {
+    expect(csvCell(value)).toBe(expected);
+  });
+
+  it('prefixes and quotes a formula that also contains a comma or quote', () => {
+    expect(csvCell('=HYPERLINK("x","y")')).toBe(`"'=HYPERLINK(""x"",""y"")"`);
+  });
+
+  it('leaves formula characters alone when they are not first', () => {
+    expect(csvCell('a=b')).toBe('a=b');
+    expect(csvCell('x@y')).toBe('x@y');
+  });
+
+  it('any string reads back as itself, save the formula prefix', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary-ascii', maxLength: 40 }), (s) => {
+        // Act
+        const parsed = parseCsv(`${csvCell(s)}\r\n`)[0] ?? [''];
+
+        // Assert
+        const expected = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
+        expect(parsed).toEqual([expected]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
