@@ -2,7 +2,9 @@
  * The local runtime's configuration (CONTRACT §1), read once at start. A bad
  * value fails fast with the variable's name.
  */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { slaPolicySchema } from '../shared/domain/sla';
 import { ConfigError } from '../shared/runtime/config';
 
 export const DEFAULT_JWT_SECRET = 'waypost-local-dev-secret';
@@ -15,6 +17,8 @@ export interface LocalConfig {
   readonly dynamodbPort?: number;
   readonly jwtSecret: string;
   readonly slaPolicyPath?: string;
+  /** The policy in that file, checked, as JSON. */
+  readonly slaPolicyJson?: string;
   readonly sweepMs: number;
   /** Seed the demo tenant on a fresh database. */
   readonly seed: boolean;
@@ -41,16 +45,32 @@ function flag(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(name, `must be 1 or 0, not "${raw}"`);
 }
 
+/** The policy file named by WAYPOST_SLA_POLICY, checked as a PUT would check it. */
+function policyFile(path: string): string {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError('WAYPOST_SLA_POLICY', `cannot be read as JSON from ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const parsed = slaPolicySchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError('WAYPOST_SLA_POLICY', `(${path}) is not a valid SLA policy: "${issue?.path.join('.') || '(root)'}" ${issue?.message ?? ''}`);
+  }
+  return JSON.stringify(parsed.data);
+}
+
 export function loadLocalConfig(env: Env = process.env): LocalConfig {
   const dynamodbPort = int(env, 'WAYPOST_DYNAMODB_PORT', undefined, 1, 65535);
-  const slaPolicyPath = env.WAYPOST_SLA_POLICY?.trim() || undefined;
+  const slaPolicyPath = env.WAYPOST_SLA_POLICY?.trim() ? resolve(env.WAYPOST_SLA_POLICY.trim()) : undefined;
   return {
     port: int(env, 'WAYPOST_PORT', 4000, 0, 65535) as number,
     dataDir: resolve(env.WAYPOST_DATA_DIR?.trim() || '.waypost/data'),
     inMemory: flag(env, 'WAYPOST_IN_MEMORY', false),
     ...(dynamodbPort !== undefined && { dynamodbPort }),
     jwtSecret: env.WAYPOST_JWT_SECRET?.trim() || DEFAULT_JWT_SECRET,
-    ...(slaPolicyPath !== undefined && { slaPolicyPath: resolve(slaPolicyPath) }),
+    ...(slaPolicyPath !== undefined && { slaPolicyPath, slaPolicyJson: policyFile(slaPolicyPath) }),
     sweepMs: int(env, 'WAYPOST_SWEEP_MS', 1000, 10, 3_600_000) as number,
     seed: flag(env, 'WAYPOST_SEED', true),
     wsIdleSeconds: int(env, 'WAYPOST_WS_IDLE_SECONDS', 600, 1, 86_400) as number,

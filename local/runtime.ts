@@ -18,6 +18,8 @@ import { freePort } from './free-port';
 import { LocalGateway, sendJson, type LocalRoute } from './gateway';
 import { demoTokens, seedDemo, type DemoUser } from './seed';
 import { lambdaContext } from './lambda';
+import { Scheduler, SCHEDULED_EVENT } from './scheduler';
+import { SNS_PATH, SnsStandIn } from './sns-standin';
 import { StreamPump } from './stream-pump';
 
 export interface Runtime {
@@ -28,6 +30,7 @@ export interface Runtime {
   readonly seeded: boolean;
   readonly gateway: LocalGateway;
   readonly pump: StreamPump;
+  readonly sns: SnsStandIn;
   stop(): Promise<void>;
 }
 
@@ -83,16 +86,30 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
   const dynamodbPort = cfg.dynamodbPort ?? (await freePort());
 
   // Handlers are imported only now, so nothing reads config before it is set.
-  configureProcess({ WAYPOST_JWT_SECRET: cfg.jwtSecret, WAYPOST_DYNAMODB_ENDPOINT: `http://127.0.0.1:${dynamodbPort}` });
-  const [{ handler: connect }, { handler: disconnect }, { handler: message }, { handler: http }, { handler: fanout }, wiring] =
-    await Promise.all([
-      import('../functions/ws-connect/handler'),
-      import('../functions/ws-disconnect/handler'),
-      import('../functions/ws-default/handler'),
-      import('../functions/http-api/handler'),
-      import('../functions/fanout/handler'),
-      import('../functions/common/wiring'),
-    ]);
+  configureProcess({
+    WAYPOST_JWT_SECRET: cfg.jwtSecret,
+    WAYPOST_DYNAMODB_ENDPOINT: `http://127.0.0.1:${dynamodbPort}`,
+    ...(cfg.slaPolicyJson !== undefined && { WAYPOST_DEFAULT_SLA_POLICY: cfg.slaPolicyJson }),
+  });
+  if (cfg.slaPolicyJson === undefined) delete process.env.WAYPOST_DEFAULT_SLA_POLICY;
+  const [
+    { handler: connect },
+    { handler: disconnect },
+    { handler: message },
+    { handler: http },
+    { handler: fanout },
+    { handler: slaSweep },
+    wiring,
+  ] = await Promise.all([
+    import('../functions/ws-connect/handler'),
+    import('../functions/ws-disconnect/handler'),
+    import('../functions/ws-default/handler'),
+    import('../functions/http-api/handler'),
+    import('../functions/fanout/handler'),
+    import('../functions/sla-sweep/handler'),
+    import('../functions/common/wiring'),
+  ]);
+  const sns = new SnsStandIn();
 
   const health: LocalRoute = (req, res, url) => {
     if (url.pathname === '/api/health') {
@@ -128,14 +145,16 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
       message: (e, ctx) => message(e as Parameters<typeof message>[0], ctx),
       http,
     },
-    routes: [health, local, staticRoute()],
+    routes: [health, local, sns.route(), staticRoute()],
     isReady: () => ready,
   });
   const port = await gateway.listen();
   process.env.WAYPOST_CALLBACK_URL = `http://127.0.0.1:${port}`;
+  process.env.WAYPOST_SNS_ENDPOINT = `http://127.0.0.1:${port}${SNS_PATH}`;
 
   let dynamo: DynamoDbLocal | undefined;
   let pump: StreamPump | undefined;
+  let scheduler: Scheduler | undefined;
   try {
     dynamo = await startDynamoDbLocal({ port: dynamodbPort, ...(cfg.inMemory ? {} : { dataDir: cfg.dataDir }) });
     const c = config();
@@ -165,6 +184,11 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
 
     const seeded = cfg.seed ? await seedDemo(wiring.ordersService(), wiring.orderStore()) : false;
     demoUsers = cfg.seed ? await demoTokens(cfg.jwtSecret) : [];
+    scheduler = new Scheduler(cfg.sweepMs, async () => {
+      await slaSweep({ ...SCHEDULED_EVENT, time: new Date().toISOString() }, lambdaContext('waypost-sla-sweep'));
+    }, log.child({ part: 'scheduler' }));
+    const sweeper = scheduler;
+    await sweeper.start();
     ready = true;
 
     const stopped = { done: false };
@@ -176,10 +200,12 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
       seeded,
       gateway,
       pump: streamPump,
+      sns,
       stop: async () => {
         if (stopped.done) return;
         stopped.done = true;
         ready = false;
+        await sweeper.stop();
         await gateway.close();
         await streamPump.stop();
         streams.destroy();
@@ -187,6 +213,7 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
       },
     };
   } catch (err) {
+    await scheduler?.stop().catch(() => undefined);
     await gateway.close().catch(() => undefined);
     await pump?.stop().catch(() => undefined);
     await dynamo?.stop().catch(() => undefined);

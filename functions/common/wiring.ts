@@ -3,12 +3,16 @@
  * once per process from config, on first use. Only handler modules import this.
  */
 import { createTokenVerifier, type TokenVerifier } from '../../shared/runtime/auth';
-import { documentClient, managementClient } from '../../shared/runtime/clients';
+import { documentClient, managementClient, snsClient } from '../../shared/runtime/clients';
 import { config } from '../../shared/runtime/config';
 import { createLogger, type Logger } from '../../shared/runtime/log';
 import { FanoutService } from '../../shared/services/fanout-service';
 import { OrdersService } from '../../shared/services/orders-service';
 import { RealtimeService } from '../../shared/services/realtime-service';
+import { SlaService } from '../../shared/services/sla-service';
+import { DynamoAlertStore } from '../../shared/store/alert-store';
+import { DynamoPolicyStore } from '../../shared/store/policy-store';
+import { SnsSmsSender } from '../../shared/store/sms-sender';
 import { DynamoConnectionStore } from '../../shared/store/connection-store';
 import { DynamoOrderStore } from '../../shared/store/dynamo-order-store';
 import { ApiGatewayNotifier } from '../../shared/store/notifier';
@@ -29,9 +33,27 @@ export const logger = once((): Logger => createLogger({ service: 'waypost' }));
 export const verifyToken = once((): TokenVerifier => createTokenVerifier(config().jwt));
 export const orderStore = once(() => new DynamoOrderStore(documentClient(), config().ordersTable));
 export const connectionStore = once(() => new DynamoConnectionStore(documentClient(), config().connectionsTable));
-export const ordersService = once(() => new OrdersService({ orders: orderStore() }));
+export const policyStore = once(() => new DynamoPolicyStore(documentClient(), config().ordersTable, config().defaultSlaPolicy));
+export const alertStore = once(() => new DynamoAlertStore(documentClient(), config().ordersTable));
+export const ordersService = once(() => new OrdersService({ orders: orderStore(), policies: policyStore() }));
+export const slaService = once(
+  () =>
+    new SlaService({
+      orders: orderStore(),
+      alerts: alertStore(),
+      policies: policyStore(),
+      sms: new SnsSmsSender(snsClient(), config().smsSenderId),
+      log: logger().child({ fn: 'sla' }),
+    }),
+);
 export const realtimeService = once(
-  () => new RealtimeService({ orders: ordersService(), connections: connectionStore(), log: logger().child({ fn: 'ws' }) }),
+  () =>
+    new RealtimeService({
+      orders: ordersService(),
+      connections: connectionStore(),
+      alerts: { acknowledge: async (p, alertId) => ({ alert: await slaService().acknowledge(p, alertId) }) },
+      log: logger().child({ fn: 'ws' }),
+    }),
 );
 export const fanoutService = once(
   () => new FanoutService(connectionStore(), new ApiGatewayNotifier(managementClient()), logger().child({ fn: 'fanout' })),

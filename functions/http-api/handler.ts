@@ -8,6 +8,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { BadJsonError, PayloadTooLargeError, toPublicError } from '../../shared/domain/errors';
 import type { Principal } from '../../shared/domain/model';
 import { timelineToCsv } from '../../shared/domain/csv';
+import { ALERT_STATES } from '../../shared/domain/sla';
+import { z } from 'zod';
 import {
   assignBodySchema,
   createOrderBodySchema,
@@ -16,7 +18,7 @@ import {
   timelineQuerySchema,
 } from '../../shared/domain/schemas';
 import { bearerToken } from '../../shared/runtime/auth';
-import { logger, ordersService, verifyToken } from '../common/wiring';
+import { logger, ordersService, slaService, verifyToken } from '../common/wiring';
 import { Router } from './router';
 
 /** Bodies over this many bytes are refused with 413. */
@@ -55,6 +57,15 @@ const router = new Router<Ctx, Result>()
     const q = parseOrThrow(timelineQuerySchema, query, 'query');
     return json(200, await ordersService().timeline(principal, id!, q.sinceSeq, q.limit));
   })
+  .on('GET', '/api/alerts', async ({ principal, query }) => {
+    const { state } = parseOrThrow(alertsQuerySchema, query, 'query');
+    return json(200, { alerts: await slaService().list(principal, state) });
+  })
+  .on('POST', '/api/alerts/{alertId}/ack', async ({ principal }, { alertId }) =>
+    json(200, { alert: await slaService().acknowledge(principal, alertId!) }),
+  )
+  .on('GET', '/api/sla-policy', async ({ principal }) => json(200, await slaService().getPolicy(principal)))
+  .on('PUT', '/api/sla-policy', async ({ principal, body }) => json(200, await slaService().putPolicy(principal, body())))
   .on('GET', '/api/orders/{id}/timeline.csv', async ({ principal }, { id }) => {
     const events = await ordersService().fullTimeline(principal, id!);
     return {
@@ -67,6 +78,8 @@ const router = new Router<Ctx, Result>()
       body: timelineToCsv(events),
     };
   });
+
+const alertsQuerySchema = z.object({ state: z.enum(ALERT_STATES).optional() });
 
 function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
   const headers = event.headers ?? {};

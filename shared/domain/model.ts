@@ -47,8 +47,12 @@ export interface OrderHead {
   /** Per user, the highest seq they have read. */
   readonly readMarks: Readonly<Record<string, number>>;
   readonly lastLocation?: Location;
-  /** The SLA alert open for the current stay in this status, if any. */
+  /** The SLA alert of the current stay in this status (open or acknowledged), if any. */
   readonly openAlertId?: string;
+  /** That alert's highest fired level. */
+  readonly alertLevel?: number;
+  /** When the SLA sweep should next look at this order (stall, or next escalation level). */
+  readonly dueAt?: string;
 }
 
 /** The order as callers see it. */
@@ -67,8 +71,10 @@ export interface OrderView {
   updatedAt: string;
   lastLocation?: Location;
   readMarks: Record<string, number>;
-  /** Set while an SLA alert is open for the current status. */
+  /** Set while an SLA alert is open (or acknowledged) for the current status. */
   openAlertId?: string;
+  /** When the order's current SLA clock runs out (or its alert's next level is due). */
+  dueAt?: string;
 }
 
 export const EVENT_KINDS = ['created', 'assigned', 'checkpoint', 'message', 'read', 'alert'] as const;

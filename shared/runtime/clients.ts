@@ -5,12 +5,14 @@
  */
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { config } from './config';
 
 let dynamo: DynamoDBClient | undefined;
 let doc: DynamoDBDocumentClient | undefined;
 let management: ApiGatewayManagementApiClient | undefined;
+let sns: SNSClient | undefined;
 
 export function dynamoClient(): DynamoDBClient {
   const c = config();
@@ -34,4 +36,10 @@ export function managementClient(): ApiGatewayManagementApiClient {
   if (c.callbackUrl === undefined) throw new Error('Configuration: WAYPOST_CALLBACK_URL must be set to push to connections');
   management ??= new ApiGatewayManagementApiClient({ region: c.region, endpoint: c.callbackUrl, maxAttempts: 3 });
   return management;
+}
+
+export function snsClient(): SNSClient {
+  const c = config();
+  sns ??= new SNSClient({ region: c.region, ...(c.snsEndpoint !== undefined && { endpoint: c.snsEndpoint }), maxAttempts: 3 });
+  return sns;
 }

@@ -3,6 +3,7 @@
  * variable fails fast with its name. The same variables configure a Lambda
  * (set by CDK) and the local runtime (set by `local/`).
  */
+import { DEFAULT_SLA_POLICY, slaPolicySchema, type SlaPolicy } from '../domain/sla';
 
 export type JwtConfig =
   /** Local: tokens signed with a shared secret. */
@@ -19,6 +20,12 @@ export interface Config {
   /** The WebSocket API's `@connections` endpoint, e.g. `https://<id>.execute-api.<region>.amazonaws.com/<stage>`. */
   readonly callbackUrl?: string;
   readonly jwt: JwtConfig;
+  /** The SLA policy of tenants that set none. */
+  readonly defaultSlaPolicy: SlaPolicy;
+  /** Set only to point SNS somewhere other than AWS (the local stand-in). */
+  readonly snsEndpoint?: string;
+  /** An alphanumeric sender id for SMS, where the destination country supports one. */
+  readonly smsSenderId?: string;
 }
 
 export class ConfigError extends Error {
@@ -46,6 +53,24 @@ function url(env: Env, name: string): string | undefined {
   return v;
 }
 
+/** A policy given as JSON in a variable, checked like a PUT; the built-in default when unset. */
+function policyFrom(env: Env, name: string): SlaPolicy {
+  const raw = optional(env, name);
+  if (raw === undefined) return DEFAULT_SLA_POLICY;
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(name, 'is not valid JSON');
+  }
+  const parsed = slaPolicySchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(name, `is not a valid SLA policy: "${issue?.path.join('.') || '(root)'}" ${issue?.message ?? ''}`);
+  }
+  return parsed.data;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const jwksUrl = url(env, 'WAYPOST_JWKS_URL');
   const secret = optional(env, 'WAYPOST_JWT_SECRET');
@@ -60,6 +85,8 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('WAYPOST_JWKS_URL', 'or WAYPOST_JWT_SECRET must be set: there is no way to check tokens');
   }
   const dynamodbEndpoint = url(env, 'WAYPOST_DYNAMODB_ENDPOINT');
+  const snsEndpoint = url(env, 'WAYPOST_SNS_ENDPOINT');
+  const smsSenderId = optional(env, 'WAYPOST_SMS_SENDER_ID');
   const callbackUrl = url(env, 'WAYPOST_CALLBACK_URL');
   return {
     region: optional(env, 'AWS_REGION') ?? optional(env, 'AWS_DEFAULT_REGION') ?? 'us-east-1',
@@ -68,6 +95,9 @@ export function loadConfig(env: Env = process.env): Config {
     ...(dynamodbEndpoint && { dynamodbEndpoint }),
     ...(callbackUrl && { callbackUrl }),
     jwt,
+    defaultSlaPolicy: policyFrom(env, 'WAYPOST_DEFAULT_SLA_POLICY'),
+    ...(snsEndpoint && { snsEndpoint }),
+    ...(smsSenderId && { smsSenderId }),
   };
 }
 

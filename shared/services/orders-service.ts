@@ -10,13 +10,17 @@ import { digestCreate, newOrder, orderView, planAssign, planCheckpoint, planMess
 import { authorizeCreateOrder, authorizeDispatcher, authorizeReadOrder, listScope } from '../domain/permissions';
 import type { CheckpointFrame, CreateOrderBody, MessageFrame } from '../domain/schemas';
 import type { Status } from '../domain/statuses';
+import { dueAtFor, withStatusClock } from '../domain/sla';
 import type { AppendResult, OrderStore } from '../store/order-store';
+import type { PolicyStore } from '../store/policy-store';
 
 /** The most events one timeline page or one catch-up carries. */
 export const TIMELINE_PAGE_MAX = 500;
 
 export interface OrdersServiceDeps {
   readonly orders: OrderStore;
+  /** The SLA policy in force per tenant: it sets each stay's due time. */
+  readonly policies: Pick<PolicyStore, 'policyFor'>;
   readonly now?: () => Date;
   readonly newOrderId?: () => string;
 }
@@ -36,11 +40,13 @@ export function generateOrderId(): string {
 
 export class OrdersService {
   private readonly orders: OrderStore;
+  private readonly policies: Pick<PolicyStore, 'policyFor'>;
   private readonly now: () => Date;
   private readonly newOrderId: () => string;
 
   constructor(deps: OrdersServiceDeps) {
     this.orders = deps.orders;
+    this.policies = deps.policies;
     this.now = deps.now ?? (() => new Date());
     this.newOrderId = deps.newOrderId ?? generateOrderId;
   }
@@ -49,8 +55,12 @@ export class OrdersService {
   async create(p: Principal, body: CreateOrderBody): Promise<{ created: boolean; order: OrderView }> {
     authorizeCreateOrder(p, body.retailerId);
     const orderId = body.orderId ?? this.newOrderId();
-    const { head, event } = newOrder(p, orderId, { ...body, orderId }, this.now().toISOString());
-    const result = await this.orders.createOrder(head, event);
+    const now = this.now().toISOString();
+    const { policy } = await this.policies.policyFor(p.tenant);
+    const order = newOrder(p, orderId, { ...body, orderId }, now);
+    const dueAt = dueAtFor(policy, 'created', now);
+    const head = dueAt === null ? order.head : { ...order.head, dueAt };
+    const result = await this.orders.createOrder(head, order.event);
     if (!result.created) {
       const existing = result.head;
       if (existing.createDigest !== digestCreate(body.retailerId, { ...body, orderId })) {
@@ -124,8 +134,10 @@ export class OrdersService {
   }
 
   async checkpoint(p: Principal, frame: CheckpointFrame): Promise<{ orderId: string; seq: number; status: Status; duplicate: boolean }> {
-    const now = this.now().toISOString();
-    const result = await this.orders.append(p.tenant, frame.orderId, (head) => planCheckpoint(p, head, frame, now), {
+    const now = this.now();
+    const { policy } = await this.policies.policyFor(p.tenant);
+    const decide = (head: OrderHead) => withStatusClock(head, planCheckpoint(p, head, frame, now.toISOString()), policy, now);
+    const result = await this.orders.append(p.tenant, frame.orderId, decide, {
       id: frame.eventId,
       kind: 'checkpoint',
     });

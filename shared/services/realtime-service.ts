@@ -35,7 +35,7 @@ export interface AlertActions {
 export interface RealtimeServiceDeps {
   readonly orders: OrdersService;
   readonly connections: ConnectionStore;
-  readonly alerts?: AlertActions;
+  readonly alerts: AlertActions;
   readonly log: Logger;
   readonly now?: () => Date;
 }
@@ -165,7 +165,6 @@ export class RealtimeService {
       case 'read':
         return this.deps.orders.read(p, frame.orderId, frame.seq);
       case 'ackAlert':
-        if (this.deps.alerts === undefined) throw new UnknownActionError(frame.action);
         return this.deps.alerts.acknowledge(p, frame.alertId);
       case 'ping':
         return { now: this.now().toISOString() };

@@ -15,12 +15,14 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError, RateLimitedError } from '../domain/errors';
 import type { EventDraft, OrderEvent, OrderHead } from '../domain/model';
-import type { Append, HeadChange } from '../domain/orders';
+import type { AlertWrite, Append, HeadChange, SmsOutboxEntry } from '../domain/orders';
+import { dueShardOf, type Alert } from '../domain/sla';
 import type { ListScope } from '../domain/permissions';
 import type { Status } from '../domain/statuses';
 import type { AppendResult, IdempotencyKey, OrderStore, Page } from './order-store';
 
 type DuplicateResult = Extract<AppendResult, { outcome: 'duplicate' }>;
+type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 import { INDEX, keys, MAX_SEQ } from './tables';
 
 /** How many times an append re-reads and retries after losing a race. */
@@ -46,6 +48,8 @@ const HEAD_FIELDS = [
   'readMarks',
   'lastLocation',
   'openAlertId',
+  'alertLevel',
+  'dueAt',
 ] as const satisfies readonly (keyof OrderHead)[];
 
 export function headFromItem(item: Item): OrderHead {
@@ -63,8 +67,56 @@ export function headToItem(head: OrderHead): Item {
     gsiTenant: keys.tenantIndex(head.tenant),
     gsiRetailer: keys.retailerIndex(head.tenant, head.retailerId),
     ...(head.driverId !== undefined && { gsiDriver: keys.driverIndex(head.tenant, head.driverId) }),
+    ...(head.dueAt !== undefined && { dueShard: dueShardOf(head.tenant, head.orderId) }),
     gsiCreated: `${head.createdAt}#${head.orderId}`,
   };
+}
+
+/** The stored form of an alert: keyed by its id, listed by state. */
+export function alertToItem(alert: Alert): Item {
+  return {
+    pk: keys.alert(alert.tenant, alert.alertId),
+    sk: keys.alertItem,
+    ...alert,
+    gsiAlertState: keys.alertState(alert.tenant, alert.state),
+    gsiOpened: `${alert.openedAt}#${alert.alertId}`,
+  };
+}
+
+const ALERT_FIELDS = [
+  'alertId',
+  'tenant',
+  'orderId',
+  'retailerId',
+  'status',
+  'statusSince',
+  'state',
+  'level',
+  'openedAt',
+  'acknowledgedAt',
+  'acknowledgedBy',
+  'resolvedAt',
+  'escalation',
+] as const satisfies readonly (keyof Alert)[];
+
+export function alertFromItem(item: Item): Alert {
+  const alert: Item = {};
+  for (const f of ALERT_FIELDS) if (item[f] !== undefined) alert[f] = item[f];
+  return alert as unknown as Alert;
+}
+
+function outboxItems(tenant: string, alertId: string, orderId: string, outbox: readonly SmsOutboxEntry[]): Item[] {
+  return outbox.map((o) => ({
+    pk: keys.alert(tenant, alertId),
+    sk: keys.smsOutbox(o.level, o.index),
+    alertId,
+    orderId,
+    level: o.level,
+    index: o.index,
+    to: o.to,
+    text: o.text,
+    state: 'pending',
+  }));
 }
 
 /** The stored form of a timeline event: routing attributes beside the event as pushed. */
@@ -178,7 +230,7 @@ export class DynamoOrderStore implements OrderStore {
   async append(
     tenant: string,
     orderId: string,
-    decide: (head: OrderHead) => Append<EventDraft> | null,
+    decide: (head: OrderHead) => Append<EventDraft> | null | Promise<Append<EventDraft> | null>,
     key?: IdempotencyKey,
   ): Promise<AppendResult> {
     const pk = keys.order(tenant, orderId);
@@ -191,13 +243,15 @@ export class DynamoOrderStore implements OrderStore {
       ]);
       if (replay !== null) return replay;
       if (head === null) throw new NotFoundError(`Order "${orderId}" not found.`);
-      const plan = decide(head);
+      const plan = await decide(head);
       if (plan === null) return { outcome: 'unchanged', head };
 
       const seq = head.headSeq + 1;
       const event = { ...plan.event, seq } as OrderEvent;
-      const update = headUpdate(plan.change, seq, event.at, tenant);
-      const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [
+      const followUp = plan.followUp === undefined ? undefined : ({ ...plan.followUp, seq: seq + 1 } as OrderEvent);
+      const lastSeq = followUp?.seq ?? seq;
+      const update = headUpdate(plan.change, lastSeq, event.at, tenant, orderId);
+      const items: TransactItem[] = [
         {
           Update: {
             TableName: this.tableName,
@@ -208,14 +262,18 @@ export class DynamoOrderStore implements OrderStore {
             ExpressionAttributeValues: { ...update.values, ':seen': head.headSeq },
           },
         },
-        {
-          Put: {
-            TableName: this.tableName,
-            Item: eventToItem(tenant, head.retailerId, event),
-            ConditionExpression: 'attribute_not_exists(pk)',
-          },
-        },
+        ...[event, ...(followUp ? [followUp] : [])].map(
+          (e): TransactItem => ({
+            Put: {
+              TableName: this.tableName,
+              Item: eventToItem(tenant, head.retailerId, e),
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          }),
+        ),
       ];
+      // The idempotency key is always the item at index `keyAt`: its failure means a replay.
+      const keyAt = items.length;
       if (key !== undefined) {
         items.push({
           Put: {
@@ -233,22 +291,73 @@ export class DynamoOrderStore implements OrderStore {
           },
         });
       }
+      if (plan.alert !== undefined) items.push(...this.alertItems(tenant, orderId, plan.alert));
       try {
         await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
-        return { outcome: 'stored', seq, head: applyChange(head, plan.change, seq, event.at), event };
+        return { outcome: 'stored', seq, head: applyChange(head, plan.change, lastSeq, event.at), event };
       } catch (err) {
         const codes = cancellationCodes(err);
         if (codes === null) throw err;
-        if (key !== undefined && codes[2] === 'ConditionalCheckFailed') {
+        if (key !== undefined && codes[keyAt] === 'ConditionalCheckFailed') {
           // Someone stored this very key while we decided: it is a replay.
           const replayed = await this.findReplay(tenant, orderId, key);
           if (replayed !== null) return replayed;
         }
-        // Lost the race for the head (or a transaction conflict): decide again on the new head.
+        // Lost the race for the head, the alert moved on, or a transaction
+        // conflict: decide again on what is there now.
         await backoff(attempt);
       }
     }
     throw new RateLimitedError(`Order "${orderId}" is receiving too many concurrent updates; retry shortly.`);
+  }
+
+  private alertItems(tenant: string, orderId: string, write: AlertWrite): TransactItem[] {
+    if (write.op === 'open') {
+      return [
+        { Put: { TableName: this.tableName, Item: alertToItem(write.alert), ConditionExpression: 'attribute_not_exists(pk)' } },
+        ...outboxItems(tenant, write.alert.alertId, orderId, write.outbox).map(
+          (Item): TransactItem => ({ Put: { TableName: this.tableName, Item, ConditionExpression: 'attribute_not_exists(pk)' } }),
+        ),
+      ];
+    }
+    const names: Record<string, string> = { '#state': 'state' };
+    const values: Record<string, unknown> = {};
+    const sets: string[] = [];
+    for (const [field, value] of Object.entries(write.set)) {
+      names[`#${field}`] = field;
+      values[`:${field}`] = value;
+      sets.push(`#${field} = :${field}`);
+    }
+    if (write.set.state !== undefined) {
+      names['#gsiAlertState'] = 'gsiAlertState';
+      values[':gsiAlertState'] = keys.alertState(tenant, write.set.state);
+      sets.push('#gsiAlertState = :gsiAlertState');
+    }
+    const stateConds = write.expectStates.map((st, i) => {
+      values[`:expect${i}`] = st;
+      return `#state = :expect${i}`;
+    });
+    let condition = `attribute_exists(pk) AND (${stateConds.join(' OR ')})`;
+    if (write.expectLevel !== undefined) {
+      names['#level'] = 'level';
+      values[':expectLevel'] = write.expectLevel;
+      condition += ' AND #level = :expectLevel';
+    }
+    return [
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: { pk: keys.alert(tenant, write.alertId), sk: keys.alertItem },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        },
+      },
+      ...outboxItems(tenant, write.alertId, orderId, write.outbox).map(
+        (Item): TransactItem => ({ Put: { TableName: this.tableName, Item, ConditionExpression: 'attribute_not_exists(pk)' } }),
+      ),
+    ];
   }
 
   async timeline(tenant: string, orderId: string, sinceSeq: number, limit: number): Promise<OrderEvent[]> {
@@ -325,14 +434,20 @@ function headUpdate(
   seq: number,
   at: string,
   tenant: string,
+  orderId: string,
 ): { expression: string; names: Record<string, string>; values: Record<string, unknown> } {
   const sets = ['headSeq = :seq', 'updatedAt = :at'];
+  const removes: string[] = [];
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = { ':seq': seq, ':at': at };
   const set = (attr: string, value: unknown) => {
     names[`#${attr}`] = attr;
     values[`:${attr}`] = value;
     sets.push(`#${attr} = :${attr}`);
+  };
+  const remove = (attr: string) => {
+    names[`#${attr}`] = attr;
+    removes.push(`#${attr}`);
   };
   if (change.status !== undefined) set('status', change.status);
   if (change.statusSince !== undefined) set('statusSince', change.statusSince);
@@ -348,17 +463,38 @@ function headUpdate(
     values[':readSeq'] = change.readMark.seq;
     sets.push('#readMarks.#reader = :readSeq');
   }
-  return { expression: `SET ${sets.join(', ')}`, names, values };
+  if (change.dueAt === null) {
+    remove('dueAt');
+    remove('dueShard');
+  } else if (change.dueAt !== undefined) {
+    set('dueAt', change.dueAt);
+    set('dueShard', dueShardOf(tenant, orderId));
+  }
+  if (change.openAlertId === null) remove('openAlertId');
+  else if (change.openAlertId !== undefined) set('openAlertId', change.openAlertId);
+  if (change.alertLevel === null) remove('alertLevel');
+  else if (change.alertLevel !== undefined) set('alertLevel', change.alertLevel);
+  const expression = `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`;
+  return { expression, names, values };
 }
 
 /** The head as it is after `change`, without reading it back. */
 export function applyChange(head: OrderHead, change: HeadChange, seq: number, at: string): OrderHead {
-  const { readMark, ...fields } = change;
-  return {
+  const { readMark, dueAt, openAlertId, alertLevel, ...fields } = change;
+  const next: Record<string, unknown> = {
     ...head,
     ...fields,
     headSeq: seq,
     updatedAt: at,
     readMarks: readMark ? { ...head.readMarks, [readMark.sub]: readMark.seq } : head.readMarks,
   };
+  for (const [name, value] of [
+    ['dueAt', dueAt],
+    ['openAlertId', openAlertId],
+    ['alertLevel', alertLevel],
+  ] as const) {
+    if (value === null) delete next[name];
+    else if (value !== undefined) next[name] = value;
+  }
+  return next as unknown as OrderHead;
 }

@@ -37,7 +37,8 @@ export interface OrderStore {
 
   /**
    * Append one timeline event atomically: `decide` sees the current head and
-   * returns the event and head change (or null for nothing to do, or throws).
+   * returns the event and head change (or null for nothing to do, or throws);
+   * it may read what else it needs, and is called again after a lost race.
    * The head moves from `headSeq` to `headSeq + 1` only if nobody else moved
    * it first; a lost race re-reads and decides again. With an idempotency key,
    * a key seen before returns its original seq and stores nothing.
@@ -45,7 +46,7 @@ export interface OrderStore {
   append(
     tenant: string,
     orderId: string,
-    decide: (head: OrderHead) => Append<EventDraft> | null,
+    decide: (head: OrderHead) => Append<EventDraft> | null | Promise<Append<EventDraft> | null>,
     key?: IdempotencyKey,
   ): Promise<AppendResult>;
 

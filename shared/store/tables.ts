@@ -30,13 +30,21 @@ export const INDEX = {
   byTenant: 'byTenant',
   byRetailer: 'byRetailer',
   byDriver: 'byDriver',
+  byDue: 'byDue',
+  byAlertState: 'byAlertState',
 } as const;
 
 /**
- * `orders`: the order head (`HEAD`), its timeline events (`E#<seq>`), its
- * idempotency keys (`ID#<eventId>`) and its alerts (`A#<alertId>`), all under
- * `T#<tenant>#O#<orderId>`. The listing indexes project keys only, so a
- * checkpoint that does not change an index key writes no index item.
+ * `orders`: the order head (`HEAD`), its timeline events (`E#<seq>`) and its
+ * idempotency keys (`ID#<eventId>`), all under `T#<tenant>#O#<orderId>`; SLA
+ * alerts (`T#<tenant>#A#<alertId>` / `ALERT`, with their SMS outbox
+ * `SMS#<level>#<n>`); a tenant's SLA policy (`T#<tenant>#CONFIG` /
+ * `SLA_POLICY`).
+ *
+ * The listing indexes project keys only, so a checkpoint that does not change
+ * an index key writes no index item. `byDue` is sparse (only heads whose SLA
+ * clock runs), split into `DUE_SHARDS` partitions and sorted by due time, so a
+ * sweep reads only what is due. `byAlertState` lists a tenant's alerts by state.
  */
 export const ORDERS_TABLE: TableDef = {
   id: 'orders',
@@ -47,6 +55,8 @@ export const ORDERS_TABLE: TableDef = {
     { indexName: INDEX.byTenant, partitionKey: { name: 'gsiTenant', type: 'S' }, sortKey: { name: 'gsiCreated', type: 'S' }, projection: 'KEYS_ONLY' },
     { indexName: INDEX.byRetailer, partitionKey: { name: 'gsiRetailer', type: 'S' }, sortKey: { name: 'gsiCreated', type: 'S' }, projection: 'KEYS_ONLY' },
     { indexName: INDEX.byDriver, partitionKey: { name: 'gsiDriver', type: 'S' }, sortKey: { name: 'gsiCreated', type: 'S' }, projection: 'KEYS_ONLY' },
+    { indexName: INDEX.byDue, partitionKey: { name: 'dueShard', type: 'S' }, sortKey: { name: 'dueAt', type: 'S' }, projection: 'KEYS_ONLY' },
+    { indexName: INDEX.byAlertState, partitionKey: { name: 'gsiAlertState', type: 'S' }, sortKey: { name: 'gsiOpened', type: 'S' }, projection: 'ALL' },
   ],
 };
 
@@ -78,6 +88,13 @@ export const keys = {
   connection: (connectionId: string) => `C#${connectionId}`,
   connectionMeta: 'META',
   room: (tenant: string, room: string) => `R#${tenant}#${room}`,
+  alert: (tenant: string, alertId: string) => `T#${tenant}#A#${alertId}`,
+  alertItem: 'ALERT',
+  smsOutbox: (level: number, index: number) => `SMS#${String(level).padStart(3, '0')}#${String(index).padStart(3, '0')}`,
+  smsOutboxPrefix: 'SMS#',
+  alertState: (tenant: string, state: string) => `T#${tenant}#AS#${state}`,
+  tenantConfig: (tenant: string) => `T#${tenant}#CONFIG`,
+  slaPolicy: 'SLA_POLICY',
 } as const;
 
 /** The highest seq an event key can hold. */

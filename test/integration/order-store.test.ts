@@ -6,7 +6,9 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Principal } from '../../shared/domain/model';
 import type { CheckpointFrame, CreateOrderBody } from '../../shared/domain/schemas';
+import { DEFAULT_SLA_POLICY } from '../../shared/domain/sla';
 import { OrdersService } from '../../shared/services/orders-service';
+import { DynamoPolicyStore } from '../../shared/store/policy-store';
 import { DynamoOrderStore } from '../../shared/store/dynamo-order-store';
 import { keys } from '../../shared/store/tables';
 import { createTestTables, type TestTables } from '../support/tables';
@@ -59,7 +61,7 @@ async function itemsOf(orderId: string) {
 beforeAll(async () => {
   tables = await createTestTables(inject('dynamodbEndpoint'));
   store = new DynamoOrderStore(tables.doc, tables.orders);
-  service = new OrdersService({ orders: store });
+  service = new OrdersService({ orders: store, policies: new DynamoPolicyStore(tables.doc, tables.orders, DEFAULT_SLA_POLICY) });
 });
 
 describe('DynamoOrderStore', () => {

@@ -10,7 +10,9 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION, streamArnOf } from '../../local/dynamo
 import { StreamPump } from '../../local/stream-pump';
 import type { Principal } from '../../shared/domain/model';
 import { createLogger } from '../../shared/runtime/log';
+import { DEFAULT_SLA_POLICY } from '../../shared/domain/sla';
 import { OrdersService } from '../../shared/services/orders-service';
+import { DynamoPolicyStore } from '../../shared/store/policy-store';
 import { DynamoOrderStore } from '../../shared/store/dynamo-order-store';
 import { routedEventOf } from '../../shared/store/stream-records';
 import { createTestTables, type TestTables } from '../support/tables';
@@ -26,7 +28,7 @@ let pump: StreamPump | undefined;
 
 beforeAll(async () => {
   tables = await createTestTables(inject('dynamodbEndpoint'));
-  service = new OrdersService({ orders: new DynamoOrderStore(tables.doc, tables.orders) });
+  service = new OrdersService({ orders: new DynamoOrderStore(tables.doc, tables.orders), policies: new DynamoPolicyStore(tables.doc, tables.orders, DEFAULT_SLA_POLICY) });
   streamArn = await streamArnOf(tables.client, tables.orders);
 });
 

@@ -1,6 +1,9 @@
-import { isAbsolute, resolve } from 'node:path';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_JWT_SECRET, loadLocalConfig } from '../../local/config';
+import { DEFAULT_SLA_POLICY } from '../../shared/domain/sla';
 import { ConfigError, loadConfig } from '../../shared/runtime/config';
 import { caught } from './fixtures';
 
@@ -35,7 +38,19 @@ describe('loadConfig (cloud and shared)', () => {
       ordersTable: 'waypost-orders',
       connectionsTable: 'waypost-connections',
       jwt: { mode: 'hs256', secret: 's3cret' },
+      defaultSlaPolicy: DEFAULT_SLA_POLICY,
     });
+  });
+
+  it('takes the default SLA policy from WAYPOST_DEFAULT_SLA_POLICY, and names it when it is bad', () => {
+    const policy = { dwellSeconds: { created: 5 }, escalation: [{ afterSeconds: 0, notify: 'dispatch' }] };
+    expect(loadConfig({ WAYPOST_JWT_SECRET: 's', WAYPOST_DEFAULT_SLA_POLICY: JSON.stringify(policy) }).defaultSlaPolicy).toEqual(policy);
+    expectConfigError(() => loadConfig({ WAYPOST_JWT_SECRET: 's', WAYPOST_DEFAULT_SLA_POLICY: '{' }), 'WAYPOST_DEFAULT_SLA_POLICY');
+    const bad = expectConfigError(
+      () => loadConfig({ WAYPOST_JWT_SECRET: 's', WAYPOST_DEFAULT_SLA_POLICY: JSON.stringify({ dwellSeconds: { nope: 1 }, escalation: [] }) }),
+      'WAYPOST_DEFAULT_SLA_POLICY',
+    );
+    expect(bad.message).toContain('dwellSeconds');
   });
 
   it('prefers JWKS when its URL is set, with optional issuer and audience', () => {
@@ -111,6 +126,11 @@ describe('loadLocalConfig (CONTRACT §1 defaults)', () => {
   });
 
   it('reads every variable of CONTRACT §1', () => {
+    // Arrange
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    const policy = { dwellSeconds: { packed: 60 }, escalation: [{ afterSeconds: 0, notify: 'dispatch' }] };
+    writeFileSync(join(dir, 'policy.json'), JSON.stringify(policy));
+
     // Act
     const cfg = loadLocalConfig({
       WAYPOST_PORT: '4100',
@@ -118,7 +138,7 @@ describe('loadLocalConfig (CONTRACT §1 defaults)', () => {
       WAYPOST_IN_MEMORY: '1',
       WAYPOST_DYNAMODB_PORT: '8123',
       WAYPOST_JWT_SECRET: 'other',
-      WAYPOST_SLA_POLICY: 'policy.json',
+      WAYPOST_SLA_POLICY: join(dir, 'policy.json'),
       WAYPOST_SWEEP_MS: '50',
     });
 
@@ -129,9 +149,18 @@ describe('loadLocalConfig (CONTRACT §1 defaults)', () => {
       inMemory: true,
       dynamodbPort: 8123,
       jwtSecret: 'other',
-      slaPolicyPath: resolve('policy.json'),
+      slaPolicyPath: join(dir, 'policy.json'),
       sweepMs: 50,
     });
+    expect(JSON.parse(cfg.slaPolicyJson ?? 'null')).toEqual(policy);
+  });
+
+  it('fails naming WAYPOST_SLA_POLICY for a missing file or a bad policy', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    expectConfigError(() => loadLocalConfig({ WAYPOST_SLA_POLICY: join(dir, 'missing.json') }), 'WAYPOST_SLA_POLICY');
+    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ dwellSeconds: { created: -5 }, escalation: [] }));
+    const err = expectConfigError(() => loadLocalConfig({ WAYPOST_SLA_POLICY: join(dir, 'bad.json') }), 'WAYPOST_SLA_POLICY');
+    expect(err.message).toContain('dwellSeconds.created');
   });
 
   it.each(['abc', '-1', '65536', '40.5', '4000x'])('WAYPOST_PORT=%j fails naming WAYPOST_PORT', (value) => {

@@ -1,0 +1,334 @@
+/**
+ * SLA policy and escalation (CONTRACT §6), as pure decisions: when a stay in
+ * a status is due, which alert it opens, which level fires next, what an SMS
+ * says. Storage applies them with conditional writes so that nothing fires
+ * twice.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { ForbiddenError } from './errors';
+import type { AlertEvent, OrderHead, Principal } from './model';
+import type { Append, SmsOutboxEntry } from './orders';
+import { phoneSchema, statusSchema } from './schemas';
+import type { Status } from './statuses';
+
+export const MAX_ESCALATION_LEVELS = 10;
+export const MAX_SMS_RECIPIENTS = 10;
+/** The due index is split over this many partitions so no sweep reads a hot key. */
+export const DUE_SHARDS = 8;
+
+const seconds = z.number().int('must be a whole number of seconds');
+
+export const escalationLevelSchema = z.discriminatedUnion('notify', [
+  z.object({ afterSeconds: seconds.min(0), notify: z.literal('dispatch') }),
+  z.object({
+    afterSeconds: seconds.min(0),
+    notify: z.literal('sms'),
+    to: z.array(phoneSchema).min(1, 'needs at least one number').max(MAX_SMS_RECIPIENTS),
+  }),
+]);
+export type EscalationLevel = z.infer<typeof escalationLevelSchema>;
+
+export const slaPolicySchema = z
+  .object({
+    dwellSeconds: z.partialRecord(statusSchema, seconds.min(1, 'must be at least 1 second')),
+    escalation: z.array(escalationLevelSchema).max(MAX_ESCALATION_LEVELS),
+  })
+  .strict()
+  .superRefine((policy, ctx) => {
+    policy.escalation.forEach((level, i) => {
+      const previous = policy.escalation[i - 1];
+      if (previous !== undefined && level.afterSeconds < previous.afterSeconds) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['escalation', i, 'afterSeconds'],
+          message: 'levels must be in order of afterSeconds',
+        });
+      }
+    });
+  });
+export type SlaPolicy = z.infer<typeof slaPolicySchema>;
+
+/** In force for a tenant that has set none (and no WAYPOST_SLA_POLICY): alert dispatch, no SMS. */
+export const DEFAULT_SLA_POLICY: SlaPolicy = {
+  dwellSeconds: {
+    created: 4 * 3600,
+    picking: 2 * 3600,
+    packed: 4 * 3600,
+    picked_up: 8 * 3600,
+    in_transit: 24 * 3600,
+    at_hub: 12 * 3600,
+    out_for_delivery: 8 * 3600,
+    attempt_failed: 4 * 3600,
+    exception: 3600,
+    returning: 72 * 3600,
+  },
+  escalation: [{ afterSeconds: 0, notify: 'dispatch' }],
+};
+
+export const ALERT_STATES = ['open', 'acknowledged', 'resolved'] as const;
+export type AlertState = (typeof ALERT_STATES)[number];
+
+/** One alert: one stalled stay of one order in one status. */
+export interface Alert {
+  readonly alertId: string;
+  readonly tenant: string;
+  readonly orderId: string;
+  readonly retailerId: string;
+  /** The status the order was stuck in. */
+  readonly status: Status;
+  /** When that stay began. */
+  readonly statusSince: string;
+  readonly state: AlertState;
+  /** The highest level fired (0: none yet). */
+  readonly level: number;
+  readonly openedAt: string;
+  readonly acknowledgedAt?: string;
+  readonly acknowledgedBy?: string;
+  readonly resolvedAt?: string;
+  /** The escalation in force when the alert opened: later policy edits do not renumber it. */
+  readonly escalation: readonly EscalationLevel[];
+}
+
+/** The alert as callers see it: no phone numbers. */
+export interface AlertView {
+  alertId: string;
+  orderId: string;
+  retailerId: string;
+  status: Status;
+  statusSince: string;
+  state: AlertState;
+  level: number;
+  levels: number;
+  openedAt: string;
+  acknowledgedAt?: string;
+  acknowledgedBy?: string;
+  resolvedAt?: string;
+  stuckSeconds: number;
+}
+
+export function alertView(alert: Alert, now: Date): AlertView {
+  const end = alert.resolvedAt !== undefined ? new Date(alert.resolvedAt) : now;
+  return {
+    alertId: alert.alertId,
+    orderId: alert.orderId,
+    retailerId: alert.retailerId,
+    status: alert.status,
+    statusSince: alert.statusSince,
+    state: alert.state,
+    level: alert.level,
+    levels: alert.escalation.length,
+    openedAt: alert.openedAt,
+    ...(alert.acknowledgedAt !== undefined && { acknowledgedAt: alert.acknowledgedAt }),
+    ...(alert.acknowledgedBy !== undefined && { acknowledgedBy: alert.acknowledgedBy }),
+    ...(alert.resolvedAt !== undefined && { resolvedAt: alert.resolvedAt }),
+    stuckSeconds: secondsBetween(alert.statusSince, end),
+  };
+}
+
+export function secondsBetween(fromIso: string, to: Date): number {
+  return Math.max(0, Math.floor((to.getTime() - Date.parse(fromIso)) / 1000));
+}
+
+/** When a stay in `status` that began at `since` stalls, or null if the status has no limit. */
+export function dueAtFor(policy: SlaPolicy, status: Status, since: string): string | null {
+  const limit = policy.dwellSeconds[status];
+  return limit === undefined ? null : new Date(Date.parse(since) + limit * 1000).toISOString();
+}
+
+/** The due-index partition of an order: stable, spread evenly. */
+export function dueShardOf(tenant: string, orderId: string): string {
+  return String(createHash('sha256').update(`${tenant}\u0000${orderId}`).digest().readUInt32BE(0) % DUE_SHARDS);
+}
+
+/** One id per stay: a second sweep opening "the same" alert collides with the first. */
+export function alertIdFor(tenant: string, orderId: string, statusSince: string): string {
+  return `al_${createHash('sha256').update(`${tenant}\u0000${orderId}\u0000${statusSince}`).digest('base64url').slice(0, 22)}`;
+}
+
+/** When level `n` (1-based) of an alert is due. */
+export function levelDueAt(alert: Pick<Alert, 'openedAt' | 'escalation'>, n: number): string | null {
+  const level = alert.escalation[n - 1];
+  return level === undefined ? null : new Date(Date.parse(alert.openedAt) + level.afterSeconds * 1000).toISOString();
+}
+
+/** Is the order's current stay past its limit, with no alert yet? */
+export function shouldOpenAlert(head: OrderHead, policy: SlaPolicy, now: Date): boolean {
+  if (head.openAlertId !== undefined) return false;
+  const due = dueAtFor(policy, head.status, head.statusSince);
+  return due !== null && Date.parse(due) <= now.getTime();
+}
+
+/** A new alert for the order's current stay; levels due at once (afterSeconds 0) are fired by the caller. */
+export function newAlert(head: OrderHead, policy: SlaPolicy, now: Date): Alert {
+  return {
+    alertId: alertIdFor(head.tenant, head.orderId, head.statusSince),
+    tenant: head.tenant,
+    orderId: head.orderId,
+    retailerId: head.retailerId,
+    status: head.status,
+    statusSince: head.statusSince,
+    state: 'open',
+    level: 0,
+    openedAt: now.toISOString(),
+    escalation: policy.escalation,
+  };
+}
+
+/** The next level to fire now, or null: only open alerts escalate, one level at a time, in order. */
+export function nextLevelToFire(alert: Alert, now: Date): number | null {
+  if (alert.state !== 'open') return null;
+  const next = alert.level + 1;
+  const due = levelDueAt(alert, next);
+  return due !== null && Date.parse(due) <= now.getTime() ? next : null;
+}
+
+/** When the sweep should look at this order next for its alert, or null when nothing more can fire. */
+export function nextAlertDueAt(alert: Alert): string | null {
+  return alert.state === 'open' ? levelDueAt(alert, alert.level + 1) : null;
+}
+
+export function alertEvent(
+  alert: Alert,
+  state: AlertState,
+  level: number,
+  now: Date,
+  actor: AlertEvent['actor'] = { sub: 'sla', role: 'system' },
+): Omit<AlertEvent, 'seq'> {
+  return {
+    orderId: alert.orderId,
+    kind: 'alert',
+    at: now.toISOString(),
+    actor,
+    alertId: alert.alertId,
+    level,
+    state,
+    status: alert.status,
+    stuckSeconds: secondsBetween(alert.statusSince, now),
+  };
+}
+
+export function authorizeAlerts(p: Principal): void {
+  if (p.role !== 'dispatcher') throw new ForbiddenError('Only dispatchers may see and acknowledge alerts.');
+}
+
+/** "1h 05m", "12m 30s", "45s". */
+export function formatDuration(totalSeconds: number): string {
+  const s = Math.max(0, Math.floor(totalSeconds));
+  const d = Math.floor(s / 86_400);
+  const h = Math.floor((s % 86_400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  if (d > 0) return `${d}d ${h}h`;
+  if (h > 0) return `${h}h ${String(m).padStart(2, '0')}m`;
+  if (m > 0) return `${m}m ${String(sec).padStart(2, '0')}s`;
+  return `${sec}s`;
+}
+
+/** The SMS for a fired level: short, plain, and with the order, status, time stuck and level. */
+export function smsText(alert: Pick<Alert, 'orderId' | 'status' | 'statusSince'>, level: number, now: Date): string {
+  return `Waypost alert, level ${level}: order ${alert.orderId} stuck in ${alert.status.replace(/_/g, ' ')} for ${formatDuration(
+    secondsBetween(alert.statusSince, now),
+  )}. Acknowledge in the dispatch console.`;
+}
+
+// ---------------------------------------------------------------- decisions
+
+/** The SMS a level sends, one per number. */
+function outboxFor(alert: Alert, level: number, now: Date): SmsOutboxEntry[] {
+  const spec = alert.escalation[level - 1];
+  if (spec === undefined || spec.notify !== 'sms') return [];
+  const text = smsText(alert, level, now);
+  return spec.to.map((to, index) => ({ level, index, to, text }));
+}
+
+/**
+ * Open the alert for the order's stalled stay, firing level 1 in the same
+ * write when it is due at once. Null when the stay is not (or no longer) due.
+ */
+export function planOpenAlert(head: OrderHead, policy: SlaPolicy, now: Date): Append | null {
+  if (!shouldOpenAlert(head, policy, now)) return null;
+  const opened = newAlert(head, policy, now);
+  const firesAtOnce = nextLevelToFire(opened, now) === 1;
+  const alert: Alert = firesAtOnce ? { ...opened, level: 1 } : opened;
+  const outbox = firesAtOnce ? outboxFor(alert, 1, now) : [];
+  const nextDue = nextAlertDueAt(alert);
+  return {
+    event: alertEvent(alert, 'open', alert.level, now),
+    change: {
+      openAlertId: alert.alertId,
+      alertLevel: alert.level,
+      // With SMS to send, stay due: if this process dies before sending, the next sweep sends them.
+      dueAt: outbox.length > 0 ? now.toISOString() : nextDue,
+    },
+    alert: { op: 'open', alert, outbox },
+  };
+}
+
+/** Fire the next level of an open alert, if it is due; null otherwise. */
+export function planFireLevel(head: OrderHead, alert: Alert, now: Date): Append | null {
+  if (head.openAlertId !== alert.alertId) return null;
+  const level = nextLevelToFire(alert, now);
+  if (level === null) return null;
+  const fired: Alert = { ...alert, level };
+  const outbox = outboxFor(fired, level, now);
+  return {
+    event: alertEvent(fired, 'open', level, now),
+    change: { alertLevel: level, dueAt: outbox.length > 0 ? now.toISOString() : nextAlertDueAt(fired) },
+    alert: { op: 'update', alertId: alert.alertId, expectStates: ['open'], expectLevel: alert.level, set: { level }, outbox },
+  };
+}
+
+/** A dispatcher acknowledges: escalation stops. Null when there is nothing to acknowledge any more. */
+export function planAcknowledge(p: Principal, head: OrderHead, alert: Alert, now: Date): Append | null {
+  authorizeAlerts(p);
+  if (alert.state !== 'open' || head.openAlertId !== alert.alertId) return null;
+  const acked: Alert = { ...alert, state: 'acknowledged', acknowledgedAt: now.toISOString(), acknowledgedBy: p.sub };
+  return {
+    event: alertEvent(acked, 'acknowledged', alert.level, now, { sub: p.sub, role: p.role }),
+    change: { dueAt: null },
+    alert: {
+      op: 'update',
+      alertId: alert.alertId,
+      expectStates: ['open'],
+      set: { state: 'acknowledged', acknowledgedAt: now.toISOString(), acknowledgedBy: p.sub },
+      outbox: [],
+    },
+  };
+}
+
+/**
+ * What a status change does to the SLA clock, in the same write: the new
+ * stay's due time (or none), and the alert of the old stay resolved, with its
+ * own event right after the checkpoint.
+ */
+export function withStatusClock(head: OrderHead, plan: Append, policy: SlaPolicy, now: Date): Append {
+  const newStatus = plan.change.status;
+  if (newStatus === undefined) return plan;
+  const since = plan.change.statusSince ?? now.toISOString();
+  const withDue: Append = { ...plan, change: { ...plan.change, dueAt: dueAtFor(policy, newStatus, since) } };
+  if (head.openAlertId === undefined) return withDue;
+  const resolvedAt = now.toISOString();
+  return {
+    ...withDue,
+    followUp: {
+      orderId: head.orderId,
+      kind: 'alert',
+      at: resolvedAt,
+      actor: { sub: 'sla', role: 'system' },
+      alertId: head.openAlertId,
+      level: head.alertLevel ?? 0,
+      state: 'resolved',
+      status: head.status,
+      stuckSeconds: secondsBetween(head.statusSince, now),
+    },
+    change: { ...withDue.change, openAlertId: null, alertLevel: null },
+    alert: {
+      op: 'update',
+      alertId: head.openAlertId,
+      expectStates: ['open', 'acknowledged'],
+      set: { state: 'resolved', resolvedAt },
+      outbox: [],
+    },
+  };
+}
