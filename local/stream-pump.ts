@@ -11,6 +11,7 @@ import {
   DynamoDBStreamsClient,
   ExpiredIteratorException,
   GetRecordsCommand,
+  TrimmedDataAccessException,
   GetShardIteratorCommand,
   type _Record as StreamRecord,
 } from '@aws-sdk/client-dynamodb-streams';
@@ -181,7 +182,11 @@ export class StreamPump {
     try {
       res = await this.options.client.send(new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: this.options.batchSize ?? 100 }));
     } catch (err) {
-      if (!(err instanceof ExpiredIteratorException)) throw err;
+      // An expired iterator, or (DynamoDB Local) a LATEST iterator taken on a
+      // then-empty shard, which reads as "trimmed" once records arrive: take a
+      // new one after the last record seen, or from the start of the shard
+      // when none was seen (it was empty when we started: all of it is new).
+      if (!(err instanceof ExpiredIteratorException || err instanceof TrimmedDataAccessException)) throw err;
       const it = await this.options.client.send(
         new GetShardIteratorCommand({
           StreamArn: this.options.streamArn,
