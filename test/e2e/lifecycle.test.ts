@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { jwtVerify } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
-import { http } from '../support/client';
+import { castOf, http, uniqueTenant, WsClient } from '../support/client';
 import { spawnRuntime } from '../support/spawn-runtime';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'waypost-life-'));
@@ -68,5 +68,26 @@ describe('local runtime lifecycle', () => {
       cwd: resolve(import.meta.dirname, '..', '..'),
     });
     await expect(run).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--role must be') });
+  });
+});
+
+describe("API Gateway's connection limits, shortened", () => {
+  it('closes an idle socket after the idle time, and any socket at the hard limit', async () => {
+    const rt = await spawnRuntime({ WAYPOST_IN_MEMORY: '1', WAYPOST_JWT_SECRET: 'limits', WAYPOST_WS_IDLE_SECONDS: '1', WAYPOST_WS_MAX_SECONDS: '3' });
+    try {
+      const cast = await castOf('limits', uniqueTenant('lim'));
+      const idle = await WsClient.connect(rt.url, cast.dispatcher);
+      const busy = await WsClient.connect(rt.url, cast.dispatcher);
+      const started = Date.now();
+      const keepBusy = setInterval(() => void busy.request({ action: 'ping' }).catch(() => undefined), 300);
+      expect(await idle.closed).toBe(1001);
+      expect(Date.now() - started).toBeLessThan(2500);
+      expect(busy.isOpen).toBe(true);
+      expect(await busy.closed).toBe(1001);
+      clearInterval(keepBusy);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2900);
+    } finally {
+      await rt.stop();
+    }
   });
 });

@@ -39,6 +39,7 @@ beforeAll(async () => {
     WAYPOST_JWT_SECRET: secret,
     WAYPOST_SLA_POLICY: join(dir, 'policy.json'),
     WAYPOST_SWEEP_MS: '200',
+    WAYPOST_LOG_LEVEL: 'debug',
   });
   cast = await castOf(secret, uniqueTenant('sla'));
 });
@@ -104,6 +105,10 @@ describe('SLA escalation', () => {
     expect(listed.body.alerts.find((a) => a.alertId === opened.alertId)).toMatchObject({ orderId, state: 'open', level: 3 });
     const stalled = await http<{ orders: Frame[] }>(runtime.url, 'GET', '/api/orders?stalled=true', { token: cast.dispatcher });
     expect(stalled.body.orders.map((o) => o.orderId)).toContain(orderId);
+
+    // Every SMS was logged (at debug level and up), and no phone number with it.
+    expect(runtime.output()).toContain('sla sms sent');
+    for (const n of ['+15550100001', '+15550100002', '+15550100003', '5550100001']) expect(runtime.output()).not.toContain(n);
   });
 
   it('sends no SMS after an acknowledgement over the WebSocket', async () => {
