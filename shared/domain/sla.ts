@@ -20,12 +20,14 @@ export const DUE_SHARDS = 8;
 const seconds = z.number().int('must be a whole number of seconds');
 
 export const escalationLevelSchema = z.discriminatedUnion('notify', [
-  z.object({ afterSeconds: seconds.min(0), notify: z.literal('dispatch') }),
-  z.object({
-    afterSeconds: seconds.min(0),
-    notify: z.literal('sms'),
-    to: z.array(phoneSchema).min(1, 'needs at least one number').max(MAX_SMS_RECIPIENTS),
-  }),
+  z.object({ afterSeconds: seconds.min(0), notify: z.literal('dispatch') }).strict(),
+  z
+    .object({
+      afterSeconds: seconds.min(0),
+      notify: z.literal('sms'),
+      to: z.array(phoneSchema).min(1, 'needs at least one number').max(MAX_SMS_RECIPIENTS),
+    })
+    .strict(),
 ]);
 export type EscalationLevel = z.infer<typeof escalationLevelSchema>;
 
