@@ -125,16 +125,14 @@ export class LocalGateway {
     });
   }
 
-  /** Cut a client off without a close handshake, as a network failure would (tests, chaos). */
-  terminate(id: string): boolean {
-    const c = this.connections.get(id);
-    if (!c) return false;
-    c.socket.terminate();
-    return true;
-  }
-
-  connectionIds(): string[] {
-    return [...this.connections.keys()];
+  /** Open connections, for local inspection (`GET /_local/connections`): no identities, no tokens. */
+  describeConnections(): { connectionId: string; connectedAt: string; lastActiveAt: string; userAgent: string }[] {
+    return [...this.connections.values()].map((c) => ({
+      connectionId: c.id,
+      connectedAt: c.connectedAt.toISOString(),
+      lastActiveAt: c.lastActiveAt.toISOString(),
+      userAgent: c.userAgent,
+    }));
   }
 
   // ------------------------------------------------------------ WebSocket

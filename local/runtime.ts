@@ -127,6 +127,10 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
       sendJson(res, 200, demoUsers.map(({ label, role, sub, tenant, retailerId, token }) => ({ label, role, sub, tenant, retailerId, token })));
       return true;
     }
+    if (url.pathname === '/_local/connections' && req.method === 'GET') {
+      sendJson(res, 200, gateway.describeConnections());
+      return true;
+    }
     if (url.pathname === '/_local/stream' && req.method === 'GET') {
       sendJson(res, 200, pump ? { ...pump.stats(), deadLettered: pump.deadLettered() } : { starting: true });
       return true;

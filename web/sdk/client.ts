@@ -1,0 +1,468 @@
+/**
+ * The Waypost client SDK, for browsers and Node: one WebSocket that
+ * reconnects with backoff and jitter, room subscriptions that survive
+ * reconnects (order rooms resume with `sinceSeq`, every event delivered once
+ * and in seq order), and an outbox for checkpoints and messages that keeps
+ * posts made while offline (across page reloads, given a storage) and
+ * replays them in order, each settled by its ack, `duplicate: true` included.
+ *
+ * Requests are checked with the server's own zod schemas before they leave,
+ * so a bad post never enters the outbox.
+ */
+import type { OrderEvent } from '../../shared/domain/model';
+import {
+  checkpointFrameSchema,
+  messageFrameSchema,
+  parseOrThrow,
+  type CheckpointFrame,
+  type MessageFrame,
+} from '../../shared/domain/schemas';
+import type { ErrorCode } from '../../shared/domain/errors';
+import { Outbox, type KeyValueStorage, type OutboxItem } from './outbox';
+
+/** The little of a WebSocket the client needs: the browser's and `ws`'s both fit. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+}
+
+export type ConnectionState = 'connecting' | 'open' | 'offline' | 'closed';
+
+export interface WaypostClientOptions {
+  /** Where Waypost is: `http://127.0.0.1:4000` (the WebSocket is `/ws` there, the HTTP API `/api`). */
+  readonly baseUrl: string;
+  /** A token, or a function giving a fresh one at each (re)connect. */
+  readonly token: string | (() => string | Promise<string>);
+  /** Defaults to the global `WebSocket` (browsers, Node 22+); pass `(url) => new WebSocket(url)` from `ws` on Node 20. */
+  readonly webSocket?: (url: string) => WebSocketLike;
+  /** Keeps the outbox across reloads (e.g. `localStorage`). Default: memory only. */
+  readonly storage?: KeyValueStorage;
+  /** Storage key of the outbox; one per user and tenant. */
+  readonly outboxKey?: string;
+  readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
+  readonly requestTimeoutMs?: number;
+  readonly fetch?: typeof fetch;
+  readonly random?: () => number;
+}
+
+/** A refused request: the contract's error code and message. */
+export class WaypostRequestError extends Error {
+  constructor(
+    readonly code: ErrorCode | 'OFFLINE' | 'TIMEOUT' | 'DISCONNECTED',
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'WaypostRequestError';
+  }
+}
+
+/** Errors after which the same request may succeed later: the outbox keeps the post and retries. */
+const RETRYABLE: ReadonlySet<string> = new Set(['INTERNAL', 'RATE_LIMITED', 'TIMEOUT', 'DISCONNECTED', 'UNAUTHORIZED']);
+
+export type Ack = Record<string, unknown> & { type: 'ack'; reqId?: string };
+export interface CheckpointAck extends Ack {
+  orderId: string;
+  seq: number;
+  status: string;
+  duplicate: boolean;
+}
+export interface MessageAck extends Ack {
+  orderId: string;
+  seq: number;
+  duplicate: boolean;
+}
+export interface SubscribeAck extends Ack {
+  room: string;
+  headSeq?: number;
+  items?: OrderEvent[];
+  more?: boolean;
+}
+
+type Input<F> = Omit<F, 'action' | 'reqId'>;
+export type CheckpointInput = Omit<Input<CheckpointFrame>, 'eventId'> & { eventId?: string };
+export type MessageInput = Omit<Input<MessageFrame>, 'messageId'> & { messageId?: string };
+
+export interface RoomHandlers {
+  /** Each event of the room, once, in seq order per order. */
+  readonly onEvent: (event: OrderEvent) => void;
+  /** A live feed (`retailer:`, `dispatch`) came back after a drop: re-read what it shows over HTTP. */
+  readonly onResync?: () => void;
+}
+
+interface Room {
+  readonly name: string;
+  readonly handlers: Set<RoomHandlers>;
+  /** Order rooms: the highest seq delivered. */
+  lastSeq: number;
+  /** Feed rooms: the highest seq delivered per order. */
+  readonly seenPerOrder: Map<string, number>;
+  /** Live events that arrived while a (re)subscribe was in flight. */
+  buffer: OrderEvent[] | undefined;
+  joinedOnce: boolean;
+}
+
+interface Pending {
+  resolve: (ack: Ack) => void;
+  reject: (err: WaypostRequestError) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** What a client tells its listeners. */
+export interface ClientEvents {
+  state: ConnectionState;
+  outbox: readonly OutboxItem[];
+  delivered: { item: OutboxItem; ack: Ack };
+  rejected: { item: OutboxItem; error: WaypostRequestError };
+}
+
+function newId(prefix: string): string {
+  const c = globalThis.crypto;
+  return `${prefix}-${typeof c?.randomUUID === 'function' ? c.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`}`;
+}
+
+export class WaypostClient {
+  private socket: WebSocketLike | undefined;
+  private stateValue: ConnectionState = 'closed';
+  private attempt = 0;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly pending = new Map<string, Pending>();
+  private readonly rooms = new Map<string, Room>();
+  private readonly outbox: Outbox;
+  private draining = false;
+  private wanted = false;
+  private readonly listeners: { [K in keyof ClientEvents]: Set<(value: ClientEvents[K]) => void> } = {
+    state: new Set(),
+    outbox: new Set(),
+    delivered: new Set(),
+    rejected: new Set(),
+  };
+  /** Promises of posts made in this session, settled when their outbox item is. */
+  private readonly waiting = new Map<string, { resolve: (ack: Ack) => void; reject: (e: WaypostRequestError) => void }>();
+
+  constructor(private readonly options: WaypostClientOptions) {
+    this.outbox = new Outbox(options.storage, options.outboxKey ?? 'waypost.outbox');
+  }
+
+  get state(): ConnectionState {
+    return this.stateValue;
+  }
+
+  /** Posts not yet acked, oldest first. */
+  get queued(): readonly OutboxItem[] {
+    return this.outbox.items();
+  }
+
+  on<K extends keyof ClientEvents>(kind: K, listener: (value: ClientEvents[K]) => void): () => void {
+    const set = this.listeners[kind];
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  /** Open the socket (and keep it open: drops are retried with backoff). Resolves once open. */
+  connect(): Promise<void> {
+    this.wanted = true;
+    if (this.stateValue === 'open') return Promise.resolve();
+    const opened = new Promise<void>((resolve) => {
+      const off = this.on('state', (s) => {
+        if (s === 'open') {
+          off();
+          resolve();
+        }
+      });
+    });
+    if (this.stateValue === 'closed' || this.stateValue === 'offline') void this.open();
+    return opened;
+  }
+
+  /** Close for good: no reconnect. Queued posts stay in the outbox (and storage). */
+  close(): void {
+    this.wanted = false;
+    clearTimeout(this.reconnectTimer);
+    this.socket?.close(1000, 'client closed');
+    this.setState('closed');
+  }
+
+  /** Drop the connection as a network failure would, and reconnect (tests, "retry now" buttons). */
+  reconnectNow(): void {
+    this.socket?.close(4000, 'reconnect');
+  }
+
+  // ---------------------------------------------------------------- rooms
+
+  /**
+   * Join a room. For `order:` rooms, `sinceSeq` asks for the events after it
+   * first (default: only what comes next). Returns a function that leaves.
+   */
+  subscribe(room: string, handlers: RoomHandlers, sinceSeq?: number): () => void {
+    let r = this.rooms.get(room);
+    if (r === undefined) {
+      r = { name: room, handlers: new Set(), lastSeq: sinceSeq ?? -1, seenPerOrder: new Map(), buffer: undefined, joinedOnce: false };
+      this.rooms.set(room, r);
+      if (this.stateValue === 'open') void this.join(r);
+    }
+    r.handlers.add(handlers);
+    const joined = r;
+    return () => {
+      joined.handlers.delete(handlers);
+      if (joined.handlers.size === 0) {
+        this.rooms.delete(room);
+        if (this.stateValue === 'open') void this.request({ action: 'unsubscribe', room }).catch(() => undefined);
+      }
+    };
+  }
+
+  private isOrderRoom(room: Room): boolean {
+    return room.name.startsWith('order:');
+  }
+
+  private async join(room: Room): Promise<void> {
+    room.buffer = [];
+    const resume = this.isOrderRoom(room) && room.lastSeq >= 0;
+    try {
+      const ack = (await this.request({
+        action: 'subscribe',
+        room: room.name,
+        ...(resume && { sinceSeq: room.lastSeq }),
+      })) as SubscribeAck;
+      if (this.isOrderRoom(room)) {
+        if (room.lastSeq < 0) room.lastSeq = ack.headSeq ?? 0;
+        for (const e of ack.items ?? []) this.deliver(room, e);
+        if (ack.more === true) await this.catchUpOverHttp(room);
+      } else if (room.joinedOnce) {
+        for (const h of room.handlers) h.onResync?.();
+      }
+      room.joinedOnce = true;
+    } catch (err) {
+      room.buffer = undefined;
+      throw err;
+    }
+    const buffered = room.buffer ?? [];
+    room.buffer = undefined;
+    for (const e of buffered) this.deliver(room, e);
+  }
+
+  /** Pages the rest of a long catch-up over HTTP. */
+  private async catchUpOverHttp(room: Room): Promise<void> {
+    const orderId = room.name.slice('order:'.length);
+    for (;;) {
+      const page = await this.http<{ items: OrderEvent[]; headSeq: number }>(
+        `/api/orders/${encodeURIComponent(orderId)}/timeline?sinceSeq=${room.lastSeq}&limit=1000`,
+      );
+      for (const e of page.items) this.deliver(room, e);
+      if (page.items.length === 0 || room.lastSeq >= page.headSeq) return;
+    }
+  }
+
+  private onServerEvent(roomName: string, event: OrderEvent): void {
+    const room = this.rooms.get(roomName);
+    if (room === undefined) return;
+    if (room.buffer !== undefined) {
+      room.buffer.push(event);
+      return;
+    }
+    if (this.isOrderRoom(room) && room.lastSeq >= 0 && event.seq > room.lastSeq + 1) {
+      // A gap (events were dropped on the way): fetch what is missing, then go on.
+      room.buffer = [event];
+      void this.catchUpOverHttp(room)
+        .catch(() => this.reconnectNow())
+        .finally(() => {
+          const buffered = room.buffer ?? [];
+          room.buffer = undefined;
+          for (const e of buffered) this.deliver(room, e);
+        });
+      return;
+    }
+    this.deliver(room, event);
+  }
+
+  private deliver(room: Room, event: OrderEvent): void {
+    if (this.isOrderRoom(room)) {
+      if (event.seq <= room.lastSeq) return;
+      room.lastSeq = event.seq;
+    } else {
+      if (event.seq <= (room.seenPerOrder.get(event.orderId) ?? 0)) return;
+      room.seenPerOrder.set(event.orderId, event.seq);
+    }
+    for (const h of room.handlers) h.onEvent(event);
+  }
+
+  // ---------------------------------------------------------------- posts
+
+  /** Post a checkpoint through the outbox. Resolves with its ack (now or after reconnecting). */
+  checkpoint(input: CheckpointInput): Promise<CheckpointAck> {
+    const frame = parseOrThrow(checkpointFrameSchema, { ...input, action: 'checkpoint', eventId: input.eventId ?? newId('ev') }, 'checkpoint');
+    return this.enqueue({ id: frame.eventId, kind: 'checkpoint', frame, queuedAt: new Date().toISOString() }) as Promise<CheckpointAck>;
+  }
+
+  /** Post a message through the outbox. */
+  message(input: MessageInput): Promise<MessageAck> {
+    const frame = parseOrThrow(messageFrameSchema, { ...input, action: 'message', messageId: input.messageId ?? newId('msg') }, 'message');
+    return this.enqueue({ id: frame.messageId, kind: 'message', frame, queuedAt: new Date().toISOString() }) as Promise<MessageAck>;
+  }
+
+  read(orderId: string, seq: number): Promise<Ack> {
+    return this.request({ action: 'read', orderId, seq });
+  }
+
+  ackAlert(alertId: string): Promise<Ack> {
+    return this.request({ action: 'ackAlert', alertId });
+  }
+
+  private enqueue(item: OutboxItem): Promise<Ack> {
+    const settled = new Promise<Ack>((resolve, reject) => this.waiting.set(item.id, { resolve, reject }));
+    this.outbox.push(item);
+    this.emit('outbox', this.outbox.items());
+    void this.drain();
+    return settled;
+  }
+
+  /** Send queued posts one at a time, in order, while the socket is open. */
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.stateValue === 'open') {
+        const item = this.outbox.peek();
+        if (item === undefined) return;
+        let ack: Ack;
+        try {
+          ack = await this.request({ ...item.frame });
+        } catch (err) {
+          const error = err instanceof WaypostRequestError ? err : new WaypostRequestError('INTERNAL', String(err));
+          if (RETRYABLE.has(error.code)) {
+            if (this.stateValue === 'open') await new Promise((r) => setTimeout(r, this.delay()));
+            continue;
+          }
+          this.outbox.remove(item.id);
+          this.emit('outbox', this.outbox.items());
+          this.emit('rejected', { item, error });
+          this.waiting.get(item.id)?.reject(error);
+          this.waiting.delete(item.id);
+          continue;
+        }
+        this.outbox.remove(item.id);
+        this.emit('outbox', this.outbox.items());
+        this.emit('delivered', { item, ack });
+        this.waiting.get(item.id)?.resolve(ack);
+        this.waiting.delete(item.id);
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  // ---------------------------------------------------------------- transport
+
+  /** One request, one reply: the ack, or a `WaypostRequestError` with the contract's code. */
+  request(frame: Record<string, unknown>): Promise<Ack> {
+    const socket = this.socket;
+    if (socket === undefined || this.stateValue !== 'open') {
+      return Promise.reject(new WaypostRequestError('OFFLINE', 'Not connected.'));
+    }
+    const reqId = newId('req');
+    return new Promise<Ack>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(reqId);
+        reject(new WaypostRequestError('TIMEOUT', 'No reply in time.'));
+      }, this.options.requestTimeoutMs ?? 15_000);
+      this.pending.set(reqId, { resolve, reject, timer });
+      socket.send(JSON.stringify({ ...frame, reqId }));
+    });
+  }
+
+  /** GET from the HTTP API with this client's token. */
+  async http<T>(path: string): Promise<T> {
+    const f = this.options.fetch ?? fetch;
+    const res = await f(`${this.options.baseUrl}${path}`, { headers: { authorization: `Bearer ${await this.token()}` } });
+    const body = (await res.json()) as T & { error?: { code: ErrorCode; message: string } };
+    if (!res.ok) throw new WaypostRequestError(body.error?.code ?? 'INTERNAL', body.error?.message ?? `HTTP ${res.status}`);
+    return body;
+  }
+
+  private async token(): Promise<string> {
+    return typeof this.options.token === 'string' ? this.options.token : this.options.token();
+  }
+
+  private delay(): number {
+    const initial = this.options.backoff?.initialMs ?? 250;
+    const max = this.options.backoff?.maxMs ?? 15_000;
+    // Full jitter: spread reconnecting clients out.
+    return Math.floor((this.options.random ?? Math.random)() * Math.min(max, initial * 2 ** Math.min(this.attempt, 16)));
+  }
+
+  private async open(): Promise<void> {
+    this.setState('connecting');
+    let socket: WebSocketLike;
+    try {
+      const url = `${this.options.baseUrl.replace(/^http/, 'ws')}/ws?token=${encodeURIComponent(await this.token())}`;
+      const make = this.options.webSocket ?? ((u: string) => new WebSocket(u) as unknown as WebSocketLike);
+      socket = make(url);
+    } catch {
+      this.scheduleReconnect();
+      return;
+    }
+    this.socket = socket;
+    socket.onopen = () => {
+      this.attempt = 0;
+      this.setState('open');
+      for (const room of this.rooms.values()) void this.join(room).catch(() => undefined);
+      void this.drain();
+    };
+    socket.onmessage = (ev) => this.onFrame(typeof ev.data === 'string' ? ev.data : String(ev.data));
+    socket.onerror = () => undefined;
+    socket.onclose = () => {
+      if (this.socket !== socket) return;
+      this.socket = undefined;
+      for (const [id, p] of this.pending) {
+        clearTimeout(p.timer);
+        p.reject(new WaypostRequestError('DISCONNECTED', 'The connection dropped before the reply.'));
+        this.pending.delete(id);
+      }
+      if (this.wanted) this.scheduleReconnect();
+      else this.setState('closed');
+    };
+  }
+
+  private scheduleReconnect(): void {
+    this.setState('offline');
+    this.attempt++;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => void this.open(), this.delay());
+  }
+
+  private onFrame(text: string): void {
+    let frame: Record<string, unknown>;
+    try {
+      frame = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    if (frame.type === 'event') {
+      this.onServerEvent(String(frame.room), frame.event as OrderEvent);
+      return;
+    }
+    const reqId = typeof frame.reqId === 'string' ? frame.reqId : undefined;
+    const p = reqId === undefined ? undefined : this.pending.get(reqId);
+    if (p === undefined || reqId === undefined) return;
+    this.pending.delete(reqId);
+    clearTimeout(p.timer);
+    if (frame.type === 'ack') p.resolve(frame as Ack);
+    else p.reject(new WaypostRequestError(frame.code as ErrorCode, String(frame.message), frame.details));
+  }
+
+  private setState(s: ConnectionState): void {
+    if (this.stateValue === s) return;
+    this.stateValue = s;
+    this.emit('state', s);
+  }
+
+  private emit<K extends keyof ClientEvents>(kind: K, value: ClientEvents[K]): void {
+    for (const listener of this.listeners[kind]) listener(value);
+  }
+}
