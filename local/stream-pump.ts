@@ -35,6 +35,8 @@ export interface StreamPumpOptions {
 interface Shard {
   iterator?: string;
   lastSequenceNumber?: string;
+  /** A child shard is read only once its parent is read to the end, as Lambda does. */
+  parentShardId?: string;
 }
 
 export interface DeadLetter {
@@ -120,7 +122,10 @@ export class StreamPump {
         const it = await this.options.client.send(
           new GetShardIteratorCommand({ StreamArn: this.options.streamArn, ShardId: id, ShardIteratorType: type }),
         );
-        this.shards.set(id, { ...(it.ShardIterator !== undefined && { iterator: it.ShardIterator }) });
+        this.shards.set(id, {
+          ...(it.ShardIterator !== undefined && { iterator: it.ShardIterator }),
+          ...(shard.ParentShardId !== undefined && { parentShardId: shard.ParentShardId }),
+        });
       }
       start = res.StreamDescription?.LastEvaluatedShardId;
     } while (start !== undefined);
@@ -132,7 +137,11 @@ export class StreamPump {
       let got = 0;
       try {
         if (Date.now() - this.lastShardRefresh > 2000) await this.refreshShards('TRIM_HORIZON');
-        for (const [id, shard] of this.shards) got += await this.pollShard(id, shard);
+        for (const [id, shard] of this.shards) {
+          // Records of one key move to the child shard when its parent closes: finish the parent first.
+          if (shard.parentShardId !== undefined && this.shards.has(shard.parentShardId)) continue;
+          got += await this.pollShard(id, shard);
+        }
       } catch (err) {
         this.options.log.warn('stream pump poll failed; retrying', { error: err });
         await this.sleep(500);

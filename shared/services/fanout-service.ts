@@ -21,7 +21,18 @@ export interface FanoutResult {
   readonly gone: number;
 }
 
+/** How many recent events remember whom they reached, so a retry skips them. */
+const REMEMBERED_EVENTS = 2000;
+
 export class FanoutService {
+  /**
+   * Per event (`tenant/order/seq`), the connections it already reached in
+   * this process. When one member fails and the event is retried, the others
+   * are not sent it again. (A retry in another process may still repeat it;
+   * subscribers drop repeats by seq.)
+   */
+  private readonly reached = new Map<string, Set<string>>();
+
   constructor(
     private readonly connections: ConnectionStore,
     private readonly notifier: Notifier,
@@ -35,6 +46,8 @@ export class FanoutService {
   async deliver({ tenant, retailerId, event }: RoutedEvent): Promise<FanoutResult> {
     const rooms = roomsForEvent(event, retailerId);
     const memberLists = await Promise.all(rooms.map((room) => this.connections.members(tenant, room)));
+    const key = `${tenant}/${event.orderId}/${event.seq}`;
+    const reached = this.reached.get(key) ?? new Set<string>();
     let sent = 0;
     let gone = 0;
     const failures: unknown[] = [];
@@ -44,9 +57,12 @@ export class FanoutService {
         if (members.length === 0) return [];
         const frame = JSON.stringify({ type: 'event', room, event });
         return members.map(async (connectionId) => {
+          const target = `${room} ${connectionId}`;
+          if (reached.has(target)) return;
           try {
             if ((await this.notifier.send(connectionId, frame)) === 'sent') {
               sent++;
+              reached.add(target);
             } else {
               gone++;
               await this.connections.remove(connectionId);
@@ -58,10 +74,21 @@ export class FanoutService {
       }),
     );
     if (failures.length > 0) {
+      this.remember(key, reached);
       this.log.warn('fan-out could not reach some members', { orderId: event.orderId, seq: event.seq, failed: failures.length, error: failures[0] });
       throw new FanoutError(event, failures.length);
     }
+    this.reached.delete(key);
     return { sent, gone };
+  }
+
+  private remember(key: string, reached: Set<string>): void {
+    this.reached.delete(key);
+    this.reached.set(key, reached);
+    if (this.reached.size > REMEMBERED_EVENTS) {
+      const oldest = this.reached.keys().next().value;
+      if (oldest !== undefined) this.reached.delete(oldest);
+    }
   }
 }
 

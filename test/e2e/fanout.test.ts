@@ -3,19 +3,11 @@
  * and pushed to the order room, the retailer's room and dispatch, in seq order.
  */
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { castOf, checkpoint, http, orderFor, uniqueTenant, WsClient, type Cast } from '../support/client';
+import { castOf, checkpoint, http, orderFor, uniqueTenant, WsClient, type Cast, socketPool } from '../support/client';
 
 const url = inject('runtimeUrl');
 const secret = inject('jwtSecret');
-const open: WsClient[] = [];
-const connect = async (token: string) => {
-  const c = await WsClient.connect(url, token);
-  open.push(c);
-  return c;
-};
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
+const connect = socketPool(url);
 
 describe('checkpoint fan-out', () => {
   let cast: Cast;

@@ -4,6 +4,7 @@
  * pushed events.
  */
 import { randomUUID } from 'node:crypto';
+import { afterEach } from 'vitest';
 import WebSocket from 'ws';
 import { signLocalToken, type TokenRequest } from '../../shared/runtime/auth';
 
@@ -188,4 +189,20 @@ export async function orderFor(baseUrl: string, cast: Cast, orderId = uniqueId('
 
 export function checkpoint(orderId: string, status: string, extra: Frame = {}): Frame {
   return { action: 'checkpoint', eventId: uniqueId('ev'), orderId, status, occurredAt: new Date().toISOString(), ...extra };
+}
+
+/**
+ * A test file's sockets: `connect(token)` opens one, and every socket opened
+ * during a test is closed after it.
+ */
+export function socketPool(baseUrl: string): (token: string) => Promise<WsClient> {
+  const open: WsClient[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((c) => c.close()));
+  });
+  return async (token: string) => {
+    const c = await WsClient.connect(baseUrl, token);
+    open.push(c);
+    return c;
+  };
 }
