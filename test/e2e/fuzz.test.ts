@@ -53,6 +53,19 @@ const frame = fc.record(
   { requiredKeys: ['action'] },
 );
 
+/** Valid posts, so refused frames are interleaved with ones that store something. */
+const validPost = fc.oneof(
+  fc.record({
+    action: fc.constant('checkpoint'),
+    eventId: fc.uuid(),
+    orderId: fc.constant('__ORDER__'),
+    status: fc.constant('picked_up'),
+    occurredAt: fc.constant('2026-11-23T10:00:00Z'),
+    note: fc.string({ maxLength: 30 }),
+  }),
+  fc.record({ action: fc.constant('message'), messageId: fc.uuid(), orderId: fc.constant('__ORDER__'), text: fc.string({ minLength: 1, maxLength: 30 }) }),
+);
+
 function materialize(f: Record<string, unknown>): Record<string, unknown> {
   return JSON.parse(JSON.stringify(f).replaceAll('__ORDER__', orderId)) as Record<string, unknown>;
 }
@@ -63,21 +76,24 @@ describe('fuzzing', () => {
     const acked = new Set<string>();
     let n = 0;
     await fc.assert(
-      fc.asyncProperty(fc.oneof({ weight: 4, arbitrary: frame }, { weight: 1, arbitrary: fc.jsonValue() }), async (input) => {
-        const reqId = `fz-${n++}`;
-        const isObject = input !== null && typeof input === 'object' && !Array.isArray(input);
-        const reply = isObject
-          ? await driver.request({ ...materialize(input as Record<string, unknown>), reqId })
-          : await driver.sendRaw(JSON.stringify(input));
-        expect(['ack', 'error']).toContain(reply.type);
-        if (reply.type === 'error') expect(ERROR_CODES).toContain(reply.code);
-        if (isObject) expect(reply.reqId).toBe(reqId);
-        expect(driver.isOpen).toBe(true);
-        if (reply.type === 'ack' && reply.duplicate === false) {
-          const sent = materialize(input as Record<string, unknown>);
-          acked.add(String(sent.action === 'message' ? sent.messageId : sent.eventId));
-        }
-      }),
+      fc.asyncProperty(
+        fc.oneof({ weight: 4, arbitrary: frame }, { weight: 1, arbitrary: fc.jsonValue() }, { weight: 1, arbitrary: validPost }),
+        async (input) => {
+          const reqId = `fz-${n++}`;
+          const isObject = input !== null && typeof input === 'object' && !Array.isArray(input);
+          const reply = isObject
+            ? await driver.request({ ...materialize(input as Record<string, unknown>), reqId })
+            : await driver.sendRaw(JSON.stringify(input));
+          expect(['ack', 'error']).toContain(reply.type);
+          if (reply.type === 'error') expect(ERROR_CODES).toContain(reply.code);
+          if (isObject) expect(reply.reqId).toBe(reqId);
+          expect(driver.isOpen).toBe(true);
+          if (reply.type === 'ack' && reply.duplicate === false) {
+            const sent = materialize(input as Record<string, unknown>);
+            acked.add(String(sent.action === 'message' ? sent.messageId : sent.eventId));
+          }
+        },
+      ),
       { numRuns: 300, seed: 20261123 },
     );
     expect(await driver.request({ action: 'ping' })).toMatchObject({ type: 'ack' });
