@@ -25,6 +25,14 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        test: {
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          globalSetup: ['test/support/runtime-setup.ts'],
+          testTimeout: 60_000,
+        },
+      },
     ],
   },
 });

@@ -36,6 +36,8 @@ export type ConnectionState = 'connecting' | 'open' | 'offline' | 'closed';
 export interface WaypostClientOptions {
   /** Where Waypost is: `http://127.0.0.1:4000` (the WebSocket is `/ws` there, the HTTP API `/api`). */
   readonly baseUrl: string;
+  /** The WebSocket URL when it is not `<baseUrl>/ws` (in the cloud: the API Gateway stage URL). */
+  readonly wsUrl?: string;
   /** A token, or a function giving a fresh one at each (re)connect. */
   readonly token: string | (() => string | Promise<string>);
   /** Defaults to the global `WebSocket` (browsers, Node 22+); pass `(url) => new WebSocket(url)` from `ws` on Node 20. */
@@ -176,7 +178,11 @@ export class WaypostClient {
         }
       });
     });
-    if (this.stateValue === 'closed' || this.stateValue === 'offline') void this.open();
+    if (this.stateValue === 'closed' || this.stateValue === 'offline') {
+      // Offline: try now instead of at the end of the backoff ("back online", "retry now").
+      clearTimeout(this.reconnectTimer);
+      void this.open();
+    }
     return opened;
   }
 
@@ -400,7 +406,8 @@ export class WaypostClient {
     this.setState('connecting');
     let socket: WebSocketLike;
     try {
-      const url = `${this.options.baseUrl.replace(/^http/, 'ws')}/ws?token=${encodeURIComponent(await this.token())}`;
+      const ws = this.options.wsUrl ?? `${this.options.baseUrl.replace(/^http/, 'ws')}/ws`;
+      const url = `${ws}?token=${encodeURIComponent(await this.token())}`;
       const make = this.options.webSocket ?? ((u: string) => new WebSocket(u) as unknown as WebSocketLike);
       socket = make(url);
     } catch {

@@ -1,0 +1,82 @@
+/**
+ * A dispatcher acknowledges an SLA alert from the board: the order appears
+ * live, stalls within a sweep or two (a one-second limit on `created`), shows
+ * its alert with its level; Acknowledge stops it. Assigning a driver from the
+ * board is checked on the way.
+ */
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { castOf, http, uniqueId, uniqueTenant, type Cast } from '../support/client';
+import { launch, screenshots, signIn, until, type Browser } from './browser';
+
+const url = inject('runtimeUrl');
+const secret = inject('jwtSecret');
+let browser: Browser;
+let cast: Cast;
+
+beforeEach(async () => {
+  cast = await castOf(secret, uniqueTenant('web'));
+  browser = await launch();
+});
+afterEach(async () => {
+  await browser.close();
+});
+
+interface Alert {
+  alertId: string;
+  orderId: string;
+  state: string;
+  level: number;
+  acknowledgedBy?: string;
+}
+
+describe('console: dispatcher board', () => {
+  it('shows a stalled order and its alert live, and acknowledges it', async () => {
+    const policy = await http(url, 'PUT', '/api/sla-policy', {
+      token: cast.dispatcher,
+      body: { dwellSeconds: { created: 1 }, escalation: [{ afterSeconds: 0, notify: 'dispatch' }] },
+    });
+    expect(policy.status).toBe(200);
+
+    const page = await browser.page();
+    await signIn(page, url, cast.dispatcher);
+    await until(page.locator('.alerts-panel'), 'No open alerts.');
+
+    const orderId = uniqueId('ord');
+    const created = await http(url, 'POST', '/api/orders', {
+      token: cast.retailer,
+      body: { orderId, retailerId: 'retailer-a', recipient: { name: 'Grace', phone: '+15550100777' }, destination: { address: '9 Board Road', lat: 51.5, lng: -0.12 } },
+    });
+    expect(created.status).toBe(201);
+
+    // Live: the card appears without a reload, then its alert (level 1 of 1) and the stalled flag.
+    const card = page.locator(`.card[data-order="${orderId}"]`);
+    await until(card, orderId);
+    const alert = page.locator(`.alert-list li[data-order="${orderId}"]`);
+    await until(alert, 'Level 1 of 1');
+    await until(card, 'Stalled: SLA alert open');
+    expect(await card.getAttribute('class')).toContain('stalled');
+    expect(await page.locator('.alerts-panel h2').textContent()).toContain('Open alerts (1)');
+
+    // Assign a driver from the card.
+    await card.getByText('Assign a driver').click();
+    await card.getByLabel('Driver id').fill('driver-2');
+    await card.getByRole('button', { name: 'Assign' }).click();
+    await until(page.locator(`.card[data-order="${orderId}"] .card-meta`), 'Driver driver-2');
+    const order = await http<{ order: { driverId?: string } }>(url, 'GET', `/api/orders/${orderId}`, { token: cast.dispatcher });
+    expect(order.body.order.driverId).toBe('driver-2');
+
+    await screenshots(page, 'dispatcher-board');
+
+    await alert.getByRole('button', { name: 'Acknowledge' }).click();
+    await until(page.locator('.alerts-panel'), 'No open alerts.');
+    const acked = await http<{ alerts: Alert[] }>(url, 'GET', '/api/alerts?state=acknowledged', { token: cast.dispatcher });
+    expect(acked.body.alerts.filter((a) => a.orderId === orderId)).toMatchObject([{ state: 'acknowledged', level: 1, acknowledgedBy: 'dispatcher-1' }]);
+    const open = await http<{ alerts: Alert[] }>(url, 'GET', '/api/alerts?state=open', { token: cast.dispatcher });
+    expect(open.body.alerts).toEqual([]);
+
+    // Acknowledged, not resolved: the order is still stalled in `created` until it moves.
+    await until(card, 'Stalled');
+    await page.getByLabel('Stalled only').check();
+    await until(page.locator('.summary'), 'showing 1');
+  });
+});
