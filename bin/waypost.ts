@@ -1,10 +1,8 @@
-/** The CDK app: `npx cdk synth` / `npx cdk deploy`. */
+/** The CDK app: `npx cdk synth` / `npx cdk deploy -c jwksUrl=... -c jwtIssuer=... -c jwtAudience=...`. */
 import { App } from 'aws-cdk-lib';
-import { WaypostStack } from '../lib/waypost-stack';
+import { buildWaypostApp } from '../lib/waypost-app';
 
 const app = new App();
-const stage = (app.node.tryGetContext('stage') as string | undefined) ?? 'dev';
-new WaypostStack(app, `Waypost-${stage}`, {
-  deletionProtection: app.node.tryGetContext('deletionProtection') !== 'false',
+buildWaypostApp(app, {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });
