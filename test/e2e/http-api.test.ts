@@ -6,6 +6,7 @@
  */
 import { beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { castOf, checkpoint, http, orderFor, uniqueId, uniqueTenant, WsClient, type Cast } from '../support/client';
+import { parseCsv } from '../support/csv';
 
 const url = inject('runtimeUrl');
 const secret = inject('jwtSecret');
@@ -399,41 +400,3 @@ describe('GET /api/health', () => {
   });
 });
 
-/** RFC 4180: quoted cells may hold commas, quotes ("") and line breaks. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (ch === '"') {
-        quoted = false;
-      } else {
-        cell += ch;
-      }
-    } else if (ch === '"') {
-      quoted = true;
-    } else if (ch === ',') {
-      row.push(cell);
-      cell = '';
-    } else if (ch === '\r' || ch === '\n') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = '';
-    } else {
-      cell += ch;
-    }
-  }
-  if (cell !== '' || row.length > 0) {
-    row.push(cell);
-    rows.push(row);
-  }
-  return rows;
-}

@@ -3,45 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { csvCell, TIMELINE_CSV_COLUMNS, timelineToCsv } from '../../shared/domain/csv';
 import type { OrderEvent } from '../../shared/domain/model';
 import { T0, T1 } from './fixtures';
+import { parseCsv } from '../support/csv';
 
-/** A small RFC 4180 reader, independent of the code under test. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (ch === '"') {
-        quoted = false;
-      } else {
-        cell += ch;
-      }
-    } else if (ch === '"') {
-      quoted = true;
-    } else if (ch === ',') {
-      row.push(cell);
-      cell = '';
-    } else if (ch === '\r' && text[i + 1] === '\n') {
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = '';
-      i++;
-    } else {
-      cell += ch;
-    }
-  }
-  if (cell !== '' || row.length > 0) {
-    row.push(cell);
-    rows.push(row);
-  }
-  return rows;
-}
 
 function column(row: readonly string[] | undefined, name: (typeof TIMELINE_CSV_COLUMNS)[number]): string | undefined {
   return row?.[TIMELINE_CSV_COLUMNS.indexOf(name)];

@@ -2,6 +2,7 @@
 import type { OrderView } from '../../shared/domain/model';
 import type { WaypostClient } from '../sdk/client';
 import type { Api, Endpoints } from './api';
+import { debounce } from './dom';
 import type { Session } from './session';
 
 export interface Ctx {
@@ -26,6 +27,30 @@ export async function loadOrders(ctx: Ctx, query: Record<string, string> = {}): 
     if (cursor === undefined) break;
   }
   return all;
+}
+
+/**
+ * Re-read orders that a feed event touched, a few at a time: returns the
+ * function that marks one as touched. Changes land in `orders`, then `render`.
+ */
+export function orderRefresher(ctx: Ctx, orders: Map<string, OrderView>, render: () => void): (orderId: string) => void {
+  const dirty = new Set<string>();
+  const refresh = debounce(() => {
+    const ids = [...dirty];
+    dirty.clear();
+    void Promise.all(
+      ids.map((id) =>
+        ctx.api.get<{ order: OrderView }>(`/api/orders/${encodeURIComponent(id)}`).then(
+          ({ order }) => orders.set(order.orderId, order),
+          () => undefined,
+        ),
+      ),
+    ).then(render);
+  }, 150);
+  return (orderId) => {
+    dirty.add(orderId);
+    refresh();
+  };
 }
 
 export function orderHref(orderId: string): string {

@@ -11,7 +11,7 @@ import type { OrderEvent } from '../../../shared/domain/model';
 import { describeError } from '../api';
 import { cardKey, orderCard, type CardOptions } from '../components/order-card';
 import { sinceSpan, statusBadge } from '../components/status';
-import { afterFirstOpen, loadOrders, orderHref, type View } from '../context';
+import { afterFirstOpen, loadOrders, orderHref, orderRefresher, type View } from '../context';
 import { debounce, fill, h, reconcile } from '../dom';
 import { formatTime, statusLabel } from '../format';
 
@@ -223,19 +223,7 @@ export const dispatcherBoard: View = (ctx, main) => {
     }
   }
 
-  const dirty = new Set<string>();
-  const refreshDirty = debounce(() => {
-    const ids = [...dirty];
-    dirty.clear();
-    void Promise.all(
-      ids.map((id) =>
-        ctx.api.get<{ order: OrderView }>(`/api/orders/${encodeURIComponent(id)}`).then(
-          ({ order }) => orders.set(order.orderId, order),
-          () => undefined,
-        ),
-      ),
-    ).then(render);
-  }, 150);
+  const touched = orderRefresher(ctx, orders, render);
   const refreshAlerts = debounce(() => {
     ctx.api.get<{ alerts: AlertView[] }>('/api/alerts?state=open').then(
       (res) => {
@@ -248,8 +236,7 @@ export const dispatcherBoard: View = (ctx, main) => {
 
   const leave = ctx.client.subscribe('dispatch', {
     onEvent: (e: OrderEvent) => {
-      dirty.add(e.orderId);
-      refreshDirty();
+      touched(e.orderId);
       if (e.kind === 'alert') refreshAlerts();
     },
     onResync: () => void reloadAll(),

@@ -6,8 +6,8 @@ import type { OrderEvent, OrderView } from '../../../shared/domain/model';
 import { FINAL_STATUSES, STATUS_TABLE, STATUSES } from '../../../shared/domain/statuses';
 import { describeError } from '../api';
 import { cardKey, orderCard } from '../components/order-card';
-import { afterFirstOpen, loadOrders, type View } from '../context';
-import { debounce, fill, h, reconcile } from '../dom';
+import { afterFirstOpen, loadOrders, orderRefresher, type View } from '../context';
+import { fill, h, reconcile } from '../dom';
 import { KIND_LABEL, statusLabel } from '../format';
 
 export const retailerView: View = (ctx, main) => {
@@ -91,24 +91,11 @@ export const retailerView: View = (ctx, main) => {
     }
   }
 
-  const dirty = new Set<string>();
-  const refreshDirty = debounce(() => {
-    const ids = [...dirty];
-    dirty.clear();
-    void Promise.all(
-      ids.map((id) =>
-        ctx.api.get<{ order: OrderView }>(`/api/orders/${encodeURIComponent(id)}`).then(
-          ({ order }) => orders.set(order.orderId, order),
-          () => undefined,
-        ),
-      ),
-    ).then(render);
-  }, 150);
+  const touched = orderRefresher(ctx, orders, render);
 
   const leave = ctx.client.subscribe(`retailer:${retailerId}`, {
     onEvent: (e: OrderEvent) => {
-      dirty.add(e.orderId);
-      refreshDirty();
+      touched(e.orderId);
     },
     onResync: () => void reloadAll(),
   });
