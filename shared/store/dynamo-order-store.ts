@@ -160,11 +160,29 @@ function decodeCursor(cursor: string | undefined): Item | undefined {
   return undefined;
 }
 
+/** How many order heads a process remembers (the ones it wrote last). */
+const REMEMBERED_HEADS = 10_000;
+
 export class DynamoOrderStore implements OrderStore {
+  /**
+   * The heads this process wrote last, by key. Only a hint for the next
+   * append's decision: every write is still conditional on `headSeq`.
+   */
+  private readonly heads = new Map<string, OrderHead>();
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
   ) {}
+
+  private remember(pk: string, head: OrderHead): void {
+    this.heads.delete(pk);
+    this.heads.set(pk, head);
+    if (this.heads.size > REMEMBERED_HEADS) {
+      const oldest = this.heads.keys().next().value;
+      if (oldest !== undefined) this.heads.delete(oldest);
+    }
+  }
 
   async createOrder(head: OrderHead, event: OrderEvent): Promise<{ created: boolean; head: OrderHead }> {
     try {
@@ -235,16 +253,34 @@ export class DynamoOrderStore implements OrderStore {
   ): Promise<AppendResult> {
     const pk = keys.order(tenant, orderId);
     for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
-      // A replay is answered before the decision: a queued checkpoint that is
-      // no longer a legal move is still the same, already stored checkpoint.
-      const [head, replay] = await Promise.all([
-        this.getOrder(tenant, orderId),
-        key !== undefined && attempt === 0 ? this.findReplay(tenant, orderId, key) : Promise.resolve(null),
-      ]);
-      if (replay !== null) return replay;
+      // The head this process last wrote is usually still the head: decide on
+      // it and let the transaction's `headSeq = :seen` condition catch the
+      // case where another writer moved it (then forget it, re-read, decide again).
+      const remembered: OrderHead | undefined = this.heads.get(pk);
+      const head = remembered ?? (await this.getOrder(tenant, orderId));
+      const fresh = remembered === undefined;
       if (head === null) throw new NotFoundError(`Order "${orderId}" not found.`);
-      const plan = await decide(head);
-      if (plan === null) return { outcome: 'unchanged', head };
+      let plan: Append<EventDraft> | null;
+      try {
+        plan = await decide(head);
+      } catch (err) {
+        // A replay is answered before the rules: a queued checkpoint that is no
+        // longer a legal move is still the same, already stored checkpoint.
+        const replay = key === undefined ? null : await this.findReplay(tenant, orderId, key);
+        if (replay !== null) return replay;
+        if (!fresh) {
+          this.heads.delete(pk);
+          continue;
+        }
+        throw err;
+      }
+      if (plan === null) {
+        if (!fresh) {
+          this.heads.delete(pk);
+          continue;
+        }
+        return { outcome: 'unchanged', head };
+      }
 
       const seq = head.headSeq + 1;
       const event = { ...plan.event, seq } as OrderEvent;
@@ -294,8 +330,11 @@ export class DynamoOrderStore implements OrderStore {
       if (plan.alert !== undefined) items.push(...this.alertItems(tenant, orderId, plan.alert));
       try {
         await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
-        return { outcome: 'stored', seq, head: applyChange(head, plan.change, lastSeq, event.at), event };
+        const after = applyChange(head, plan.change, lastSeq, event.at);
+        this.remember(pk, after);
+        return { outcome: 'stored', seq, head: after, event };
       } catch (err) {
+        this.heads.delete(pk);
         const codes = cancellationCodes(err);
         if (codes === null) throw err;
         if (key !== undefined && codes[keyAt] === 'ConditionalCheckFailed') {
@@ -305,6 +344,7 @@ export class DynamoOrderStore implements OrderStore {
         }
         // Lost the race for the head, the alert moved on, or a transaction
         // conflict: decide again on what is there now.
+        if (!fresh && codes[0] === 'ConditionalCheckFailed') continue; // a stale memory, not contention
         await backoff(attempt);
       }
     }

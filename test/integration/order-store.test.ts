@@ -198,4 +198,23 @@ describe('DynamoOrderStore', () => {
     await expect(service.get(other, orderId)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(service.checkpoint(other, cp(orderId, 'picked_up', 'x-1'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
+
+  it('decides on the real head when another process moved it (two stores, as two Lambda containers)', async () => {
+    const orderId = await newAssignedOrder();
+    const other = new OrdersService({ orders: new DynamoOrderStore(tables.doc, tables.orders), policies: new DynamoPolicyStore(tables.doc, tables.orders, DEFAULT_SLA_POLICY) });
+    // This process remembers the head at picked_up ...
+    expect(await service.checkpoint(driver, cp(orderId, 'picked_up', 'p-1'))).toMatchObject({ seq: 3 });
+    // ... then another process moves the order on.
+    expect(await other.checkpoint(driver, { ...cp(orderId, 'at_hub', 'p-2') })).toMatchObject({ seq: 4 });
+    expect(await other.checkpoint(driver, { ...cp(orderId, 'picked_up', 'p-x'), status: 'out_for_delivery' })).toMatchObject({ seq: 5 });
+    // From the stale memory in_transit would look legal (picked_up -> in_transit); on the real head it is not.
+    await expect(service.checkpoint(driver, cp(orderId, 'in_transit', 'p-3'))).rejects.toMatchObject({ code: 'ILLEGAL_TRANSITION' });
+    // A replay of an old post is still a duplicate, and a legal post gets the next seq.
+    expect(await service.checkpoint(driver, cp(orderId, 'picked_up', 'p-1'))).toMatchObject({ seq: 3, duplicate: true });
+    expect(await service.message(driver, { action: 'message', messageId: 'p-4', orderId, text: 'here' })).toMatchObject({ seq: 6, duplicate: false });
+    expect(await other.message(driver, { action: 'message', messageId: 'p-5', orderId, text: 'there' })).toMatchObject({ seq: 7 });
+    const { events, head } = await itemsOf(orderId);
+    expect(events.map((e) => e.event.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(head?.status).toBe('out_for_delivery');
+  });
 });
