@@ -10,6 +10,8 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { jwtVerify } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { WaypostClient, type WebSocketLike } from '../../web/sdk/client';
 import { castOf, http, uniqueTenant, WsClient } from '../support/client';
 import { spawnRuntime } from '../support/spawn-runtime';
 
@@ -78,11 +80,26 @@ describe("API Gateway's connection limits, shortened", () => {
       const cast = await castOf('limits', uniqueTenant('lim'));
       const idle = await WsClient.connect(rt.url, cast.dispatcher);
       const busy = await WsClient.connect(rt.url, cast.dispatcher);
+      // The SDK's keep-alive ping keeps a quiet client past the idle limit too.
+      const sdk = new WaypostClient({
+        baseUrl: rt.url,
+        token: cast.dispatcher,
+        webSocket: (u) => new WebSocket(u) as unknown as WebSocketLike,
+        keepAliveMs: 300,
+      });
+      const sdkStates: string[] = [];
+      sdk.on('state', (st) => sdkStates.push(st));
+      await sdk.connect();
       const started = Date.now();
       const keepBusy = setInterval(() => void busy.request({ action: 'ping' }).catch(() => undefined), 300);
       expect(await idle.closed).toBe(1001);
       expect(Date.now() - started).toBeLessThan(2500);
       expect(busy.isOpen).toBe(true);
+      // Past the SDK socket's own idle time (it opened last), before the 3 s hard limit:
+      await new Promise((r) => setTimeout(r, Math.max(0, started + 2300 - Date.now())));
+      expect(sdk.state).toBe('open');
+      expect(sdkStates).toEqual(['connecting', 'open']);
+      sdk.close();
       expect(await busy.closed).toBe(1001);
       clearInterval(keepBusy);
       expect(Date.now() - started).toBeGreaterThanOrEqual(2900);

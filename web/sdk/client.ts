@@ -48,6 +48,12 @@ export interface WaypostClientOptions {
   readonly outboxKey?: string;
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
   readonly requestTimeoutMs?: number;
+  /**
+   * How often to send a `ping` while connected, so API Gateway's 10-minute
+   * idle limit never drops a quiet socket (a ping costs less than a
+   * reconnect and resubscribe). Default 9 minutes; 0 turns it off.
+   */
+  readonly keepAliveMs?: number;
   readonly fetch?: typeof fetch;
   readonly random?: () => number;
 }
@@ -133,6 +139,7 @@ export class WaypostClient {
   private stateValue: ConnectionState = 'closed';
   private attempt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private keepAliveTimer: ReturnType<typeof setInterval> | undefined;
   private readonly pending = new Map<string, Pending>();
   private readonly rooms = new Map<string, Room>();
   private readonly outbox: Outbox;
@@ -190,6 +197,7 @@ export class WaypostClient {
   close(): void {
     this.wanted = false;
     clearTimeout(this.reconnectTimer);
+    clearInterval(this.keepAliveTimer);
     this.socket?.close(1000, 'client closed');
     this.setState('closed');
   }
@@ -418,6 +426,9 @@ export class WaypostClient {
     socket.onopen = () => {
       this.attempt = 0;
       this.setState('open');
+      const every = this.options.keepAliveMs ?? 9 * 60_000;
+      clearInterval(this.keepAliveTimer);
+      if (every > 0) this.keepAliveTimer = setInterval(() => void this.request({ action: 'ping' }).catch(() => undefined), every);
       for (const room of this.rooms.values()) void this.join(room).catch(() => undefined);
       void this.drain();
     };
@@ -426,6 +437,7 @@ export class WaypostClient {
     socket.onclose = () => {
       if (this.socket !== socket) return;
       this.socket = undefined;
+      clearInterval(this.keepAliveTimer);
       for (const [id, p] of this.pending) {
         clearTimeout(p.timer);
         p.reject(new WaypostRequestError('DISCONNECTED', 'The connection dropped before the reply.'));
