@@ -111,7 +111,7 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
   ]);
   const sns = new SnsStandIn();
 
-  const health: LocalRoute = (req, res, url) => {
+  const health: LocalRoute = (_req, res, url) => {
     if (url.pathname === '/api/health') {
       sendJson(res, ready ? 200 : 503, ready ? { ok: true } : { ok: false, starting: true });
       return true;
