@@ -21,9 +21,10 @@ import type { ListScope } from '../domain/permissions';
 import type { Status } from '../domain/statuses';
 import type { AppendResult, IdempotencyKey, OrderStore, Page } from './order-store';
 
-type DuplicateResult = Extract<AppendResult, { outcome: 'duplicate' }>;
-type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
+import { GroupCommitter, type GroupCommitStats, type TransactItem } from './group-commit';
 import { INDEX, keys, MAX_SEQ } from './tables';
+
+type DuplicateResult = Extract<AppendResult, { outcome: 'duplicate' }>;
 
 /** How many times an append re-reads and retries after losing a race. */
 const MAX_APPEND_ATTEMPTS = 50;
@@ -169,11 +170,22 @@ export class DynamoOrderStore implements OrderStore {
    * append's decision: every write is still conditional on `headSeq`.
    */
   private readonly heads = new Map<string, OrderHead>();
+  /** Appends to one order from this process run one after another (see `append`). */
+  private readonly lanes = new Map<string, Promise<unknown>>();
+  /** Appends to different orders that meet in time share a transaction. */
+  private readonly committer: GroupCommitter;
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
-  ) {}
+  ) {
+    this.committer = new GroupCommitter(doc);
+  }
+
+  /** How appends were committed (transactions made, and how many were grouped). */
+  commitStats(): GroupCommitStats {
+    return this.committer.stats();
+  }
 
   private remember(pk: string, head: OrderHead): void {
     this.heads.delete(pk);
@@ -245,13 +257,36 @@ export class DynamoOrderStore implements OrderStore {
     };
   }
 
-  async append(
+  /**
+   * Appends to the same order from this process wait for each other, so each
+   * decides on the head the one before it wrote instead of losing a race to
+   * it; appends from other processes are still caught by `headSeq = :seen`.
+   */
+  append(
     tenant: string,
     orderId: string,
     decide: (head: OrderHead) => Append<EventDraft> | null | Promise<Append<EventDraft> | null>,
     key?: IdempotencyKey,
   ): Promise<AppendResult> {
     const pk = keys.order(tenant, orderId);
+    const before = this.lanes.get(pk);
+    const next = () => this.appendNow(pk, tenant, orderId, decide, key);
+    const run = before === undefined ? next() : before.then(next);
+    const settled = run.catch(() => undefined);
+    this.lanes.set(pk, settled);
+    void settled.then(() => {
+      if (this.lanes.get(pk) === settled) this.lanes.delete(pk);
+    });
+    return run;
+  }
+
+  private async appendNow(
+    pk: string,
+    tenant: string,
+    orderId: string,
+    decide: (head: OrderHead) => Append<EventDraft> | null | Promise<Append<EventDraft> | null>,
+    key?: IdempotencyKey,
+  ): Promise<AppendResult> {
     for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
       // The head this process last wrote is usually still the head: decide on
       // it and let the transaction's `headSeq = :seen` condition catch the
@@ -329,7 +364,7 @@ export class DynamoOrderStore implements OrderStore {
       }
       if (plan.alert !== undefined) items.push(...this.alertItems(tenant, orderId, plan.alert));
       try {
-        await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
+        await this.committer.commit(items);
         const after = applyChange(head, plan.change, lastSeq, event.at);
         this.remember(pk, after);
         return { outcome: 'stored', seq, head: after, event };
