@@ -24,6 +24,28 @@ export const WS_MESSAGE_MAX_BYTES = 128 * 1024;
 /** The local HTTP body cap (API Gateway's is 10 MB; handlers enforce their own, smaller, limits). */
 const HTTP_BODY_CAP_BYTES = 1024 * 1024;
 
+/** One answer of the `@connections` API. */
+interface ManagementAnswer {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: Buffer;
+}
+
+function jsonAnswer(status: number, value: unknown, headers: Record<string, string> = {}): ManagementAnswer {
+  return { status, headers: { 'content-type': 'application/json', ...headers }, body: Buffer.from(JSON.stringify(value)) };
+}
+
+/** An AWS SDK request handler (Smithy's `HttpHandler`) that answers `@connections` calls in this process. */
+export interface ManagementTransport {
+  readonly metadata: { readonly handlerProtocol: string };
+  handle(request: { method: string; path: string; body?: unknown }): Promise<{
+    response: { statusCode: number; headers: Record<string, string>; body: Uint8Array };
+  }>;
+  updateHttpClientConfig(): void;
+  httpHandlerConfigs(): Record<string, never>;
+  destroy(): void;
+}
+
 export interface WsResult {
   statusCode: number;
   body?: string;
@@ -273,39 +295,72 @@ export class LocalGateway {
     sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `No such path: ${url.pathname.slice(0, 200)}` } });
   }
 
-  /** The `@connections` API: what `ApiGatewayManagementApiClient` calls. */
+  /** The `@connections` API over HTTP: what `ApiGatewayManagementApiClient` calls by default. */
   private async handleManagement(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
+    const body = req.method === 'POST' ? await readBody(req, WS_MESSAGE_MAX_BYTES + 1) : null;
+    const answer =
+      req.method === 'POST' && body === null
+        ? jsonAnswer(413, { message: 'Message too long' }, { 'x-amzn-errortype': 'PayloadTooLargeException' })
+        : await this.manage(req.method ?? 'GET', id, body);
+    res.writeHead(answer.status, { ...answer.headers, 'content-length': String(answer.body.length) }).end(answer.body);
+  }
+
+  /**
+   * The `@connections` API in this process: the same requests and answers as
+   * over HTTP, without the socket round trip. The local runtime gives it to
+   * the fan-out's `ApiGatewayManagementApiClient` as its request handler, so
+   * the SDK still builds, signs and parses every call.
+   */
+  managementTransport(): ManagementTransport {
+    return {
+      metadata: { handlerProtocol: 'in-process' },
+      handle: async (request) => {
+        const at = request.path.indexOf('/@connections/');
+        if (at < 0) throw new Error(`Not a @connections request: ${request.method} ${request.path}`);
+        const id = decodeURIComponent(request.path.slice(at + '/@connections/'.length));
+        const body = request.body === undefined || request.body === null ? null : Buffer.from(request.body as string | Uint8Array);
+        const answer = await this.manage(request.method, id, body);
+        return {
+          response: {
+            statusCode: answer.status,
+            headers: { ...answer.headers, 'content-length': String(answer.body.length) },
+            body: new Uint8Array(answer.body.buffer, answer.body.byteOffset, answer.body.length),
+          },
+        };
+      },
+      updateHttpClientConfig: () => undefined,
+      httpHandlerConfigs: () => ({}),
+      destroy: () => undefined,
+    };
+  }
+
+  /** One `@connections` call, whichever way it came. */
+  private async manage(method: string, id: string, body: Buffer | null): Promise<ManagementAnswer> {
     const c = this.connections.get(id);
-    const gone = () =>
-      sendJson(res, 410, { message: `Connection ${id} is gone` }, { 'x-amzn-errortype': 'GoneException' });
-    switch (req.method) {
+    const gone = () => jsonAnswer(410, { message: `Connection ${id} is gone` }, { 'x-amzn-errortype': 'GoneException' });
+    switch (method) {
       case 'POST': {
-        const body = await readBody(req, WS_MESSAGE_MAX_BYTES + 1);
         if (body === null || body.length > WS_MESSAGE_MAX_BYTES) {
-          sendJson(res, 413, { message: 'Message too long' }, { 'x-amzn-errortype': 'PayloadTooLargeException' });
-          return;
+          return jsonAnswer(413, { message: 'Message too long' }, { 'x-amzn-errortype': 'PayloadTooLargeException' });
         }
         if (!c || c.socket.readyState !== c.socket.OPEN) return gone();
         await new Promise<void>((resolve, reject) => c.socket.send(body.toString('utf8'), (err) => (err ? reject(err) : resolve())));
         this.touch(c);
-        res.writeHead(200, { 'content-length': '0' }).end();
-        return;
+        return { status: 200, headers: {}, body: Buffer.alloc(0) };
       }
       case 'GET':
         if (!c) return gone();
-        sendJson(res, 200, {
+        return jsonAnswer(200, {
           ConnectedAt: c.connectedAt.toISOString(),
           LastActiveAt: c.lastActiveAt.toISOString(),
           Identity: { SourceIp: c.sourceIp, UserAgent: c.userAgent },
         });
-        return;
       case 'DELETE':
         if (!c) return gone();
         await this.drop(c, 1000, 'Closed by server');
-        res.writeHead(204).end();
-        return;
+        return { status: 204, headers: {}, body: Buffer.alloc(0) };
       default:
-        sendJson(res, 405, { message: 'Method not allowed' });
+        return jsonAnswer(405, { message: 'Method not allowed' });
     }
   }
 

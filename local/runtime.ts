@@ -9,7 +9,7 @@ import { extname, join, normalize, resolve } from 'node:path';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { config } from '../shared/runtime/config';
-import { dynamoClient } from '../shared/runtime/clients';
+import { dynamoClient, useManagementTransport } from '../shared/runtime/clients';
 import type { Logger } from '../shared/runtime/log';
 import { CONNECTIONS_TABLE, ORDERS_TABLE } from '../shared/store/tables';
 import type { LocalConfig } from './config';
@@ -155,6 +155,9 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
   const port = await gateway.listen();
   process.env.WAYPOST_CALLBACK_URL = `http://127.0.0.1:${port}`;
   process.env.WAYPOST_SNS_ENDPOINT = `http://127.0.0.1:${port}${SNS_PATH}`;
+  // The fan-out runs in this process: its pushes reach the gateway without a
+  // socket round trip (the `@connections` HTTP API stays open for others).
+  useManagementTransport(gateway.managementTransport());
 
   let dynamo: DynamoDbLocal | undefined;
   let pump: StreamPump | undefined;

@@ -3,7 +3,7 @@
  * how the local runtime points the very same code at DynamoDB Local and its
  * own `@connections` API: there is no `if (local)` anywhere else.
  */
-import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { ApiGatewayManagementApiClient, type ApiGatewayManagementApiClientConfig } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -13,6 +13,17 @@ let dynamo: DynamoDBClient | undefined;
 let doc: DynamoDBDocumentClient | undefined;
 let management: ApiGatewayManagementApiClient | undefined;
 let sns: SNSClient | undefined;
+let managementTransport: ApiGatewayManagementApiClientConfig['requestHandler'];
+
+/**
+ * Answer `@connections` calls with this request handler instead of HTTP. The
+ * local runtime passes its gateway's in-process transport here (before the
+ * first push): the client, its serialization and signing stay the same.
+ */
+export function useManagementTransport(handler: ApiGatewayManagementApiClientConfig['requestHandler']): void {
+  if (management !== undefined) throw new Error('useManagementTransport must be called before the first push');
+  managementTransport = handler;
+}
 
 export function dynamoClient(): DynamoDBClient {
   const c = config();
@@ -34,7 +45,12 @@ export function documentClient(): DynamoDBDocumentClient {
 export function managementClient(): ApiGatewayManagementApiClient {
   const c = config();
   if (c.callbackUrl === undefined) throw new Error('Configuration: WAYPOST_CALLBACK_URL must be set to push to connections');
-  management ??= new ApiGatewayManagementApiClient({ region: c.region, endpoint: c.callbackUrl, maxAttempts: 3 });
+  management ??= new ApiGatewayManagementApiClient({
+    region: c.region,
+    endpoint: c.callbackUrl,
+    maxAttempts: 3,
+    ...(managementTransport !== undefined && { requestHandler: managementTransport }),
+  });
   return management;
 }
 
