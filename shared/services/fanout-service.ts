@@ -2,11 +2,17 @@
  * Fan-out: a timeline event, once stored, is pushed to every member of the
  * rooms it belongs to. Members are queried per room, never scanned; a member
  * that is gone (410) is removed as it is found.
+ *
+ * An order room's member list is kept between events of that order while the
+ * room's membership epoch stays the same: every join and leave moves the
+ * epoch on before its ack (`OrderStore.openRoom`), and every event carries the
+ * epoch it was stored under, so an event from after a join or leave always
+ * finds a list read after it (read consistently).
  */
 import type { OrderEvent } from '../domain/model';
 import { roomsForEvent } from '../domain/rooms';
 import type { Logger } from '../runtime/log';
-import type { ConnectionStore } from '../store/connection-store';
+import type { ConnectionStore, Membership } from '../store/connection-store';
 import type { Notifier } from '../store/notifier';
 
 /** A stored timeline event with what is needed to route it. */
@@ -14,6 +20,8 @@ export interface RoutedEvent {
   readonly tenant: string;
   readonly retailerId: string;
   readonly event: OrderEvent;
+  /** The order room's membership epoch the event was stored under (absent: read the members). */
+  readonly roomEpoch?: number;
 }
 
 export interface FanoutResult {
@@ -23,6 +31,13 @@ export interface FanoutResult {
 
 /** How many recent events remember whom they reached, so a retry skips them. */
 const REMEMBERED_EVENTS = 2000;
+/** How many order rooms' member lists a process keeps. */
+const REMEMBERED_ROOMS = 10_000;
+
+interface KnownRoom {
+  readonly epoch: number;
+  members: Membership[];
+}
 
 export class FanoutService {
   /**
@@ -32,6 +47,8 @@ export class FanoutService {
    * subscribers drop repeats by seq.)
    */
   private readonly reached = new Map<string, Set<string>>();
+  /** Order rooms' member lists, by `tenant room`, with the epoch they were read at. */
+  private readonly rooms = new Map<string, KnownRoom>();
 
   constructor(
     private readonly connections: ConnectionStore,
@@ -43,9 +60,9 @@ export class FanoutService {
    * Push one event to its rooms. Throws if any live member could not be
    * reached, so the caller retries the event (members drop repeats by seq).
    */
-  async deliver({ tenant, retailerId, event }: RoutedEvent): Promise<FanoutResult> {
+  async deliver({ tenant, retailerId, event, roomEpoch }: RoutedEvent): Promise<FanoutResult> {
     const rooms = roomsForEvent(event, retailerId);
-    const memberLists = await Promise.all(rooms.map((room) => this.connections.members(tenant, room)));
+    const memberLists = await Promise.all(rooms.map((room) => this.membersOf(tenant, room, room.startsWith('order:') ? roomEpoch : undefined)));
     const key = `${tenant}/${event.orderId}/${event.seq}`;
     const reached = this.reached.get(key) ?? new Set<string>();
     let sent = 0;
@@ -65,6 +82,7 @@ export class FanoutService {
               reached.add(target);
             } else {
               gone++;
+              this.forgetMember(tenant, room, connectionId);
               await this.connections.remove(connectionId);
             }
           } catch (err) {
@@ -80,6 +98,31 @@ export class FanoutService {
     }
     this.reached.delete(key);
     return { sent, gone };
+  }
+
+  private async membersOf(tenant: string, room: string, epoch: number | undefined): Promise<string[]> {
+    if (epoch === undefined) return this.connections.members(tenant, room);
+    const key = `${tenant} ${room}`;
+    const now = Math.floor(Date.now() / 1000);
+    const known = this.rooms.get(key);
+    if (known !== undefined && known.epoch === epoch) {
+      return known.members.filter((m) => m.expiresAt > now).map((m) => m.connectionId);
+    }
+    const members = await this.connections.memberships(tenant, room, { consistent: true });
+    if (known === undefined || epoch >= known.epoch) {
+      this.rooms.delete(key);
+      this.rooms.set(key, { epoch, members });
+      if (this.rooms.size > REMEMBERED_ROOMS) {
+        const oldest = this.rooms.keys().next().value;
+        if (oldest !== undefined) this.rooms.delete(oldest);
+      }
+    }
+    return members.map((m) => m.connectionId);
+  }
+
+  private forgetMember(tenant: string, room: string, connectionId: string): void {
+    const known = this.rooms.get(`${tenant} ${room}`);
+    if (known !== undefined) known.members = known.members.filter((m) => m.connectionId !== connectionId);
   }
 
   private remember(key: string, reached: Set<string>): void {

@@ -79,6 +79,14 @@ export class OrdersService {
     return head;
   }
 
+  /**
+   * Someone joined or left the order's room (already authorized for it): move
+   * the room's membership epoch on; the head as it is now.
+   */
+  async roomChanged(p: Principal, orderId: string): Promise<OrderHead> {
+    return this.orders.openRoom(p.tenant, orderId);
+  }
+
   async get(p: Principal, orderId: string): Promise<OrderView> {
     return orderView(p, await this.readableHead(p, orderId));
   }

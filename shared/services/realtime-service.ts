@@ -155,9 +155,12 @@ export class RealtimeService {
     switch (frame.action) {
       case 'subscribe':
         return this.subscribe(p, connectionId, frame);
-      case 'unsubscribe':
-        await this.deps.connections.leave(connectionId, p.tenant, frame.room);
+      case 'unsubscribe': {
+        const left = await this.deps.connections.leave(connectionId, p.tenant, frame.room);
+        const room = parseRoom(frame.room);
+        if (left && room.type === 'order') await this.deps.orders.roomChanged(p, room.orderId);
         return { room: frame.room };
+      }
       case 'checkpoint':
         return this.deps.orders.checkpoint(p, frame);
       case 'message':
@@ -172,9 +175,11 @@ export class RealtimeService {
   }
 
   /**
-   * Join a room. For an order room the ack carries its headSeq read *after*
-   * joining, so every later event reaches this connection live; with
-   * `sinceSeq` it also carries the events in (sinceSeq, headSeq].
+   * Join a room. For an order room the ack carries its headSeq as of moving
+   * the room's membership epoch on, *after* joining: every later event carries
+   * the new epoch, so the fan-out reads the members again and this connection
+   * gets it live; with `sinceSeq` the ack also carries the events in
+   * (sinceSeq, headSeq].
    */
   private async subscribe(p: Principal, connectionId: string, frame: FrameOf<'subscribe'>): Promise<Record<string, unknown>> {
     const room = parseRoom(frame.room);
@@ -185,7 +190,7 @@ export class RealtimeService {
     }
     await this.deps.orders.readableHead(p, room.orderId);
     await this.join(connectionId, p.tenant, frame.room);
-    const { headSeq } = await this.deps.orders.readableHead(p, room.orderId);
+    const { headSeq } = await this.deps.orders.roomChanged(p, room.orderId);
     if (frame.sinceSeq === undefined) return { room: frame.room, headSeq };
     const missing = Math.max(0, headSeq - frame.sinceSeq);
     const take = Math.min(missing, TIMELINE_PAGE_MAX);

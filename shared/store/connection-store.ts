@@ -27,14 +27,25 @@ export interface ConnectionRecord {
   readonly rooms: readonly string[];
 }
 
+export interface Membership {
+  readonly connectionId: string;
+  readonly expiresAt: number;
+}
+
 export interface ConnectionStore {
   put(connectionId: string, principal: Principal, connectedAt: Date): Promise<void>;
   get(connectionId: string): Promise<ConnectionRecord | null>;
   /** Join a room; false if the connection no longer exists. */
   join(connectionId: string, tenant: string, room: string): Promise<boolean>;
-  leave(connectionId: string, tenant: string, room: string): Promise<void>;
+  /** Leave a room; false when the connection was not in it (nothing changed). */
+  leave(connectionId: string, tenant: string, room: string): Promise<boolean>;
   /** Connection ids currently in a room. */
   members(tenant: string, room: string): Promise<string[]>;
+  /**
+   * A room's members with the time each membership expires (epoch seconds),
+   * expired ones left out; `consistent` reads every join that completed.
+   */
+  memberships(tenant: string, room: string, options?: { consistent?: boolean }): Promise<Membership[]>;
   /** Drop a connection and all its memberships. */
   remove(connectionId: string): Promise<void>;
 }
@@ -118,26 +129,42 @@ export class DynamoConnectionStore implements ConnectionStore {
     }
   }
 
-  async leave(connectionId: string, tenant: string, room: string): Promise<void> {
-    await this.doc.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          {
-            Update: {
-              TableName: this.tableName,
-              Key: { pk: keys.connection(connectionId), sk: keys.connectionMeta },
-              UpdateExpression: 'DELETE rooms :room',
-              ExpressionAttributeValues: { ':room': new Set([room]) },
+  async leave(connectionId: string, tenant: string, room: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { pk: keys.connection(connectionId), sk: keys.connectionMeta },
+                UpdateExpression: 'DELETE rooms :room',
+                ExpressionAttributeValues: { ':room': new Set([room]) },
+              },
             },
-          },
-          { Delete: { TableName: this.tableName, Key: { pk: keys.room(tenant, room), sk: keys.connection(connectionId) } } },
-        ],
-      }),
-    );
+            {
+              Delete: {
+                TableName: this.tableName,
+                Key: { pk: keys.room(tenant, room), sk: keys.connection(connectionId) },
+                ConditionExpression: 'attribute_exists(pk)',
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof Error && err.name === 'TransactionCanceledException') return false;
+      throw err;
+    }
   }
 
   async members(tenant: string, room: string): Promise<string[]> {
-    const ids: string[] = [];
+    return (await this.memberships(tenant, room)).map((m) => m.connectionId);
+  }
+
+  async memberships(tenant: string, room: string, options: { consistent?: boolean } = {}): Promise<Membership[]> {
+    const found: Membership[] = [];
     let start: Record<string, unknown> | undefined;
     const now = nowSeconds();
     do {
@@ -147,13 +174,17 @@ export class DynamoConnectionStore implements ConnectionStore {
           KeyConditionExpression: 'pk = :pk',
           ExpressionAttributeValues: { ':pk': keys.room(tenant, room) },
           ProjectionExpression: 'connectionId, expiresAt',
+          ConsistentRead: options.consistent === true,
           ExclusiveStartKey: start,
         }),
       );
-      for (const item of res.Items ?? []) if ((item.expiresAt as number) > now) ids.push(item.connectionId as string);
+      for (const item of res.Items ?? []) {
+        const expiresAt = item.expiresAt as number;
+        if (expiresAt > now) found.push({ connectionId: item.connectionId as string, expiresAt });
+      }
       start = res.LastEvaluatedKey;
     } while (start !== undefined);
-    return ids;
+    return found;
   }
 
   async remove(connectionId: string): Promise<void> {

@@ -11,6 +11,7 @@ import {
   GetCommand,
   QueryCommand,
   TransactWriteCommand,
+  UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError, RateLimitedError } from '../domain/errors';
@@ -120,16 +121,32 @@ function outboxItems(tenant: string, alertId: string, orderId: string, outbox: r
   }));
 }
 
-/** The stored form of a timeline event: routing attributes beside the event as pushed. */
-export function eventToItem(tenant: string, retailerId: string, event: OrderEvent): Item {
+/**
+ * The stored form of a timeline event: routing attributes beside the event as
+ * pushed. `roomEpoch` is the order room's membership epoch when the event was
+ * written (see `openRoom`): the fan-out may reuse a member list read at that
+ * epoch.
+ */
+export function eventToItem(tenant: string, retailerId: string, event: OrderEvent, roomEpoch: number): Item {
   return {
     pk: keys.order(tenant, event.orderId),
     sk: keys.event(event.seq),
     tenant,
     retailerId,
     kind: event.kind,
+    roomEpoch,
     event,
   };
+}
+
+/** A head as this process last saw it, with its room's membership epoch. */
+interface KnownHead {
+  readonly head: OrderHead;
+  readonly roomEpoch: number;
+}
+
+function knownHeadOf(item: Item): KnownHead {
+  return { head: headFromItem(item), roomEpoch: typeof item.roomEpoch === 'number' ? item.roomEpoch : 0 };
 }
 
 export function eventFromItem(item: Item): OrderEvent {
@@ -169,7 +186,7 @@ export class DynamoOrderStore implements OrderStore {
    * The heads this process wrote last, by key. Only a hint for the next
    * append's decision: every write is still conditional on `headSeq`.
    */
-  private readonly heads = new Map<string, OrderHead>();
+  private readonly heads = new Map<string, KnownHead>();
   /** Appends to one order from this process run one after another (see `append`). */
   private readonly lanes = new Map<string, Promise<unknown>>();
   /** Appends to different orders that meet in time share a transaction. */
@@ -187,7 +204,7 @@ export class DynamoOrderStore implements OrderStore {
     return this.committer.stats();
   }
 
-  private remember(pk: string, head: OrderHead): void {
+  private remember(pk: string, head: KnownHead): void {
     this.heads.delete(pk);
     this.heads.set(pk, head);
     if (this.heads.size > REMEMBERED_HEADS) {
@@ -211,7 +228,7 @@ export class DynamoOrderStore implements OrderStore {
             {
               Put: {
                 TableName: this.tableName,
-                Item: eventToItem(head.tenant, head.retailerId, event),
+                Item: eventToItem(head.tenant, head.retailerId, event, 0),
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
@@ -229,6 +246,10 @@ export class DynamoOrderStore implements OrderStore {
   }
 
   async getOrder(tenant: string, orderId: string): Promise<OrderHead | null> {
+    return (await this.readHead(tenant, orderId))?.head ?? null;
+  }
+
+  private async readHead(tenant: string, orderId: string): Promise<KnownHead | null> {
     const res = await this.doc.send(
       new GetCommand({
         TableName: this.tableName,
@@ -236,7 +257,35 @@ export class DynamoOrderStore implements OrderStore {
         ConsistentRead: true,
       }),
     );
-    return res.Item ? headFromItem(res.Item) : null;
+    return res.Item ? knownHeadOf(res.Item) : null;
+  }
+
+  /**
+   * The order room's membership just changed: move its epoch on and return
+   * the head as it is now. Every event stored after this carries the new
+   * epoch (appends are conditional on the epoch they decided on), so the
+   * fan-out reads the room's members again before pushing it.
+   */
+  async openRoom(tenant: string, orderId: string): Promise<OrderHead> {
+    const pk = keys.order(tenant, orderId);
+    try {
+      const res = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk, sk: keys.head },
+          UpdateExpression: 'ADD roomEpoch :one',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':one': 1 },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const known = knownHeadOf(res.Attributes ?? {});
+      if (this.heads.has(pk)) this.remember(pk, known);
+      return known.head;
+    } catch (err) {
+      if (err instanceof Error && err.name === 'ConditionalCheckFailedException') throw new NotFoundError(`Order "${orderId}" not found.`);
+      throw err;
+    }
   }
 
   private async findReplay(tenant: string, orderId: string, key: IdempotencyKey): Promise<DuplicateResult | null> {
@@ -291,10 +340,11 @@ export class DynamoOrderStore implements OrderStore {
       // The head this process last wrote is usually still the head: decide on
       // it and let the transaction's `headSeq = :seen` condition catch the
       // case where another writer moved it (then forget it, re-read, decide again).
-      const remembered: OrderHead | undefined = this.heads.get(pk);
-      const head = remembered ?? (await this.getOrder(tenant, orderId));
+      const remembered = this.heads.get(pk);
+      const known = remembered ?? (await this.readHead(tenant, orderId));
       const fresh = remembered === undefined;
-      if (head === null) throw new NotFoundError(`Order "${orderId}" not found.`);
+      if (known === null) throw new NotFoundError(`Order "${orderId}" not found.`);
+      const { head, roomEpoch } = known;
       let plan: Append<EventDraft> | null;
       try {
         plan = await decide(head);
@@ -328,16 +378,17 @@ export class DynamoOrderStore implements OrderStore {
             TableName: this.tableName,
             Key: { pk, sk: keys.head },
             UpdateExpression: update.expression,
-            ConditionExpression: 'headSeq = :seen',
+            // The head and the room epoch this decision saw, both unmoved.
+            ConditionExpression: roomEpoch === 0 ? 'headSeq = :seen AND attribute_not_exists(roomEpoch)' : 'headSeq = :seen AND roomEpoch = :epoch',
             ...(Object.keys(update.names).length > 0 && { ExpressionAttributeNames: update.names }),
-            ExpressionAttributeValues: { ...update.values, ':seen': head.headSeq },
+            ExpressionAttributeValues: { ...update.values, ':seen': head.headSeq, ...(roomEpoch !== 0 && { ':epoch': roomEpoch }) },
           },
         },
         ...[event, ...(followUp ? [followUp] : [])].map(
           (e): TransactItem => ({
             Put: {
               TableName: this.tableName,
-              Item: eventToItem(tenant, head.retailerId, e),
+              Item: eventToItem(tenant, head.retailerId, e, roomEpoch),
               ConditionExpression: 'attribute_not_exists(pk)',
             },
           }),
@@ -366,7 +417,7 @@ export class DynamoOrderStore implements OrderStore {
       try {
         await this.committer.commit(items);
         const after = applyChange(head, plan.change, lastSeq, event.at);
-        this.remember(pk, after);
+        this.remember(pk, { head: after, roomEpoch });
         return { outcome: 'stored', seq, head: after, event };
       } catch (err) {
         this.heads.delete(pk);

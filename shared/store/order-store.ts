@@ -50,6 +50,13 @@ export interface OrderStore {
     key?: IdempotencyKey,
   ): Promise<AppendResult>;
 
+  /**
+   * An order room's members changed: move the room's membership epoch on and
+   * return the head as it is after that (NOT_FOUND when there is no order).
+   * Events stored afterwards carry the new epoch.
+   */
+  openRoom(tenant: string, orderId: string): Promise<OrderHead>;
+
   /** Events with seq in (sinceSeq, sinceSeq + limit], in seq order. */
   timeline(tenant: string, orderId: string, sinceSeq: number, limit: number): Promise<OrderEvent[]>;
 

@@ -25,7 +25,12 @@ export function routedEventOf(record: DynamoDBRecord): RoutedEvent {
   const image = record.dynamodb?.NewImage;
   if (image === undefined) throw new Error('stream record has no NewImage: the stream must be NEW_AND_OLD_IMAGES');
   const item = unmarshall(image as Record<string, AttributeValue>);
-  return { tenant: item.tenant as string, retailerId: item.retailerId as string, event: eventFromItem(item) };
+  return {
+    tenant: item.tenant as string,
+    retailerId: item.retailerId as string,
+    event: eventFromItem(item),
+    ...(typeof item.roomEpoch === 'number' && { roomEpoch: item.roomEpoch }),
+  };
 }
 
 export interface BatchItemFailure {
