@@ -304,6 +304,11 @@ class LoadGenerator {
   }
 
   async step(offered: number, seconds: number, warmup: boolean, afterFailure = false): Promise<StepResult> {
+    return this.finishStep(await this.sendStep(offered, seconds, warmup), afterFailure);
+  }
+
+  /** Send one step's schedule; resolves when its last post is sent. */
+  private async sendStep(offered: number, seconds: number, warmup: boolean): Promise<{ st: StepState; startUs: number }> {
     const { cfg } = this;
     const index = this.steps.length;
     const n = Math.max(1, Math.round(offered * seconds));
@@ -356,7 +361,14 @@ class LoadGenerator {
       };
       setTimeout(tick, Math.max(0, t0 - performance.now()));
     });
+    return { st, startUs };
+  }
 
+  /** Wait for a sent step's deliveries and replies (or its grace to pass), and sum it up. */
+  private async finishStep({ st, startUs }: { st: StepState; startUs: number }, afterFailure: boolean): Promise<StepResult> {
+    const { cfg } = this;
+    const { index, warmup, offered, n, t0, sched } = st;
+    const interval = 1000 / offered;
     // Wait for every delivery and reply, or until the grace is over.
     const deadline = sched[n - 1]! + interval + cfg.graceSeconds * 1000;
     const expected = n * cfg.subscribers;
@@ -412,14 +424,31 @@ class LoadGenerator {
   async run(): Promise<StepResult[]> {
     const { cfg } = this;
     const results: StepResult[] = [];
-    const first = cfg.steps[0] ?? 100;
     if (cfg.warmupSeconds > 0) {
-      // At half the first rate, so the warm-up itself does not leave a backlog; then let the target drain.
-      const r = await this.step(first / 2, cfg.warmupSeconds, true);
+      // Long enough for the JVM (DynamoDB Local) and V8 to compile their hot
+      // paths, at a rate every target handles; then let the target drain.
+      const r = await this.step(cfg.warmupRate, cfg.warmupSeconds, true);
       results.push(r);
       send({ type: 'step-end', result: r });
       await this.drain(DRAIN_MS);
       await new Promise((res) => setTimeout(res, 500));
+    }
+    if (cfg.soakWindows !== undefined) {
+      const rate = cfg.steps[0] ?? 100;
+      const finishing: Promise<StepResult>[] = [];
+      for (let w = 0; w < cfg.soakWindows; w++) {
+        const sent = await this.sendStep(rate, cfg.stepSeconds, false);
+        finishing.push(
+          this.finishStep(sent, false).then((r) => {
+            send({ type: 'step-end', result: r });
+            return r;
+          }),
+        );
+      }
+      results.push(...(await Promise.all(finishing)));
+      await new Promise((res) => setTimeout(res, 300));
+      this.runStep = -1;
+      return results;
     }
     let failed = false;
     for (const offered of cfg.steps) {

@@ -22,6 +22,8 @@ export interface LoadgenConfig {
   readonly stepSeconds: number;
   readonly graceSeconds: number;
   readonly warmupSeconds: number;
+  /** Posts per second during the warm-up (the same for every target). */
+  readonly warmupRate: number;
   /** Bytes of each posted frame (approximately: padded to this). */
   readonly payloadBytes: number;
   /** A step whose p99 is above this, or that loses anything, ends the target's run. */
@@ -30,6 +32,12 @@ export interface LoadgenConfig {
   readonly referenceRate: number;
   /** Sockets opened (and subscribed) at once during setup. */
   readonly connectConcurrency: number;
+  /**
+   * Soak mode: after the warm-up, this many windows of `stepSeconds` each at
+   * `steps[0]` posts/s, back to back with no pause (each window's grace runs
+   * while the next one sends). Absent: the stepped run.
+   */
+  readonly soakWindows?: number;
   /** A tag that makes this run's order and event ids unique. */
   readonly runId: string;
 }

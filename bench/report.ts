@@ -150,7 +150,7 @@ export function markdown(run: BenchRun, derived: Derived): string {
     `**Workload.** ${w.rooms} order rooms × ${w.subscribers} subscribers = ${w.rooms * w.subscribers} subscriber sockets ` +
       `(Waypost: alternately retailers and dispatchers, JWT-authenticated) and ${w.drivers} driver sockets posting ~${w.payloadBytes}-byte frames, ` +
       `checkpoints (same-status \`picked_up\` progress updates) and messages alternating per room. ` +
-      `Open loop: a fixed schedule per step (${w.stepSeconds} s, after a ${w.warmupSeconds} s warm-up), latency from the scheduled send time ` +
+      `Open loop: a fixed schedule per step (${w.stepSeconds} s, after an unmeasured ${w.warmupSeconds} s warm-up at ${w.warmupRate} posts/s, the same for every target, so the JVM and V8 have compiled their hot paths), latency from the scheduled send time ` +
       `to each subscriber's receipt on one clock; a delivery not received ${w.graceSeconds} s after the step is lost. ` +
       `A target stops at the first step with p99 > ${w.p99LimitMs} ms, a loss, an error reply or an unanswered post ` +
       `(after the warm-up and after a failed step the generator waits up to 30 s for the target to catch up; steps up to ${w.referenceRate} posts/s still run after a failure, for the p99 comparison). ` +

@@ -131,6 +131,11 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
       sendJson(res, 200, gateway.describeConnections());
       return true;
     }
+    if (url.pathname === '/_local/memory' && req.method === 'GET') {
+      // This process's memory (the soak samples it): bytes, as `process.memoryUsage()` gives them.
+      sendJson(res, 200, process.memoryUsage());
+      return true;
+    }
     if (url.pathname === '/_local/stream' && req.method === 'GET') {
       sendJson(res, 200, pump ? { ...pump.stats(), deadLettered: pump.deadLettered() } : { starting: true });
       return true;

@@ -149,6 +149,44 @@ function statOf(pid: number): { ppid: number; comm: string; cpuMs: number } | un
   }
 }
 
+/** Resident memory of a process, KiB (from /proc/<pid>/status), or 0 when it is gone. */
+function rssKib(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Resident memory of a process (MiB) and of the Java processes among its descendants. */
+export function treeRssMib(root: number): { root: number; java: number } {
+  let java = 0;
+  for (const pid of descendants(root)) if (statOf(pid)?.comm === 'java') java += rssKib(pid);
+  return { root: Math.round(rssKib(root) / 102.4) / 10, java: Math.round(java / 102.4) / 10 };
+}
+
+function descendants(root: number): number[] {
+  const byParent = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    const s = statOf(pid);
+    if (s === undefined) continue;
+    const list = byParent.get(s.ppid);
+    if (list) list.push(pid);
+    else byParent.set(s.ppid, [pid]);
+  }
+  const out: number[] = [];
+  const stack = [...(byParent.get(root) ?? [])];
+  while (stack.length > 0) {
+    const pid = stack.pop()!;
+    out.push(pid);
+    stack.push(...(byParent.get(pid) ?? []));
+  }
+  return out;
+}
+
 /** CPU ms used so far by a process and its descendants, and by the Java ones among them. */
 export function treeCpuMs(root: number): { total: number; java: number } {
   const byParent = new Map<number, number[]>();
