@@ -39,7 +39,7 @@ const FLAGS: FlagSpec[] = [
   { name: 'stalled', kind: 'int', help: 'deliveries that stall at a hub long enough to escalate to one SMS (default 2 of 50)' },
   { name: 'watch-minutes', kind: 'number', help: 'ASSUMED minutes each watcher stays connected per delivery (default 30)' },
   { name: 'driver-minutes', kind: 'number', help: "ASSUMED minutes of a driver's connection per delivery (default 24: 20 stops in an 8-hour shift)" },
-  { name: 'keepalive', kind: 'string', help: 'how idle sockets survive API Gateway\'s 10-minute idle limit: ping (a `ping` frame every --ping-minutes; default), reconnect (dropped and re-opened, as the SDK does today), none' },
+  { name: 'keepalive', kind: 'string', help: 'how idle sockets survive API Gateway\'s 10-minute idle limit: ping (a `ping` frame every --ping-minutes; default), reconnect (dropped and re-opened: a client that does not ping), none' },
   { name: 'ping-minutes', kind: 'number', help: 'keep-alive ping interval, minutes (default 9)' },
   { name: 'lambda-ms', kind: 'number', help: 'also price Lambda at this ASSUMED duration per invocation, for comparison with the measured one (default 25)' },
   { name: 'feed-sockets', kind: 'int', help: 'consoles on `dispatch` / `retailer:` feeds all day (default 6)' },
@@ -645,6 +645,7 @@ function price(
     resolved * (2 * (alert + ev('alert')) + 2) + // in the checkpoint's tx: alert update + resolved event; byAlertState moves
     meter.connections * conn + // $connect: put
     (subscribesOrder + subscribesFeed) * 2 * (conn + member) + // subscribe: tx(connection update, membership put)
+    subscribesOrder * head + // order-room subscribe: moves the head's roomEpoch on (UpdateItem)
     (meter.connections * conn + (subscribesOrder + subscribesFeed) * member); // $disconnect: batch deletes
   // --- DynamoDB reads (RRU)
   const eventRooms = events.reduce((a, e) => a + roomsForEvent(e, 'x').length, 0);
@@ -652,8 +653,9 @@ function price(
   const rReads =
     assigned * 1 + // getOrder (consistent)
     (moves.length + progress + messages) * 2 + // at most: getOrder + idempotency lookup (consistent)
-    eventRooms * 0.5 + // fan-out: one members Query per room, eventually consistent
-    subscribesOrder * (2 + kb(timelineBytesAtSubscribe, 4096)) + // readableHead ×2 + the sinceSeq timeline Query
+    (eventRooms - events.length) * 0.5 + // fan-out, feed rooms: one members Query per room per event, eventually consistent
+    subscribesOrder * 1 + // fan-out, order rooms: one consistent members Query per membership epoch (each subscribe moves it on)
+    subscribesOrder * (1 + kb(timelineBytesAtSubscribe, 4096)) + // readableHead + the sinceSeq timeline Query
     meter.connections * 0.5 + // $disconnect reads the connection
     opened * 2 +
     levels * 4 +
@@ -662,7 +664,7 @@ function price(
   const sweepReadsPerDay = sweepInvocationsPerDay * 8 * 0.5; // 8 due-index shards, each an (empty) eventually consistent Query
   assumptions.push(
     `DynamoDB units from the write pattern in README "How it works": a post is one TransactWriteItems of 3 items (head, event, idempotency key: 2 WRU per KB each) and, at most, 2 consistent GetItems before it (head and idempotency key: a container without the head cached, or a lost race; a warm container that last wrote the head reads nothing, which saves about $0.004 per 1,000 deliveries); item sizes measured in the runtime's tables after the run (order head ${size('order head')} B, checkpoint event ${size('event checkpoint')} B, message event ${size('event message')} B, idempotency key ${size('idempotency key')} B); GSIs project keys only, so only key changes write them (status moves under the built-in SLA policy: the due-index entry moves; create: byTenant, byRetailer, byDue; assign: byDriver).`,
-    `Fan-out: one eventually consistent Query (0.5 RRU) per room per event; order rooms for every event, retailer and dispatch rooms too for creations, status moves and alerts. The SLA policy is cached per container (30 s): its reads are left out.`,
+    `Fan-out: an order room's members are read with one consistent Query (1 RRU) per membership epoch, i.e. once after each subscribe (the fan-out container keeps the list while the epoch stays; a cold container reads it once more, left out); retailer and dispatch rooms with one eventually consistent Query (0.5 RRU) per event that reaches them (creations, status moves, alerts). Each order-room subscribe also writes the head (its roomEpoch). The SLA policy is cached per container (30 s): its reads are left out.`,
     `Alerts (${opened} opened, ${levels} later levels, ${resolved} resolved, ${sms} SMS in the simulation) are costed item by item from the code paths (open, fire, claim/mark SMS, resolve), approximately.`,
   );
 
@@ -677,14 +679,14 @@ function price(
   assumptions.push(
     `Connection minutes cannot be observed in a compressed simulation (it held ${Math.round(meter.connectionMs / 600) / 100} min for ${meter.connections} sockets): each of the ${sim.watchers} watchers is assumed connected ${a.watchMinutes} min per delivery and the driver ${a.driverMinutes} min per delivery; ${sim.feedSockets} feed consoles ${a.feedHours} h a day, shared by ${a.perDay} deliveries a day.`,
     a.keepalive === 'ping'
-      ? `Keep-alive: every client sends a \`ping\` (a frame, its ack and one small $default invocation) every ${a.pingMinutes} connected minutes, so API Gateway's 10-minute idle limit never drops it: ${Math.round(pingsPer1000).toLocaleString('en-US')} pings per 1,000 deliveries. The client SDK (web/sdk/client.ts) does not ping today; it reconnects after a drop (see the keep-alive comparison).`
+      ? `Keep-alive: every client sends a \`ping\` (a frame, its ack and one small $default invocation) every ${a.pingMinutes} connected minutes, so API Gateway's 10-minute idle limit never drops it: ${Math.round(pingsPer1000).toLocaleString('en-US')} pings per 1,000 deliveries. The client SDK (web/sdk/client.ts) does this (\`keepAliveMs\`, default 9 minutes).`
       : a.keepalive === 'reconnect'
-        ? `Keep-alive: none, as in the client SDK today: every ${IDLE_MINUTES} connected minutes cost an idle drop and a reconnect (a $connect, a subscribe and its ack, a $disconnect, with their DynamoDB writes): ${Math.round(reconnectsPer1000).toLocaleString('en-US')} per 1,000 deliveries (conservative: pushes may count as activity).`
+        ? `Keep-alive: none (a client without the SDK's ping): every ${IDLE_MINUTES} connected minutes cost an idle drop and a reconnect (a $connect, a subscribe and its ack, a $disconnect, with their DynamoDB writes): ${Math.round(reconnectsPer1000).toLocaleString('en-US')} per 1,000 deliveries (conservative: pushes may count as activity).`
         : 'Keep-alive: none needed (assumes server pushes keep every socket active).',
     `WebSocket messages: every frame the simulation's clients sent (route requests) and received (route responses and pushes), each metered per 32 KB; $connect/$disconnect are not messages.`,
   );
   const reconnectFrames = reconnectsPer1000 * 2 + pingsPer1000 * 2;
-  const reconnectWru = reconnectsPer1000 * (conn + 2 * (conn + member) + conn + member);
+  const reconnectWru = reconnectsPer1000 * (conn + 2 * (conn + member) + head + conn + member);
   const reconnectRru = reconnectsPer1000 * (2 + 1 + 0.5);
 
   // --- Lambda
@@ -833,7 +835,7 @@ function render(
         `| ${v.keepalive}${v.keepalive === bill.keepalive ? ' (above)' : ''} | ${money(v.bill.withoutSms)} | ${money(v.bill.withoutSmsAtAssumedLambda)} | ${money(v.bill.withSms)} |`,
     ),
     '',
-    '`ping`: clients ping every few minutes; `reconnect`: the SDK as it is (no ping), each idle drop re-opens and re-subscribes; `none`: pushes are assumed to keep sockets alive.',
+    '`ping`: clients ping every few minutes; `reconnect`: a client that does not ping, each idle drop re-opens and re-subscribes; `none`: pushes are assumed to keep sockets alive.',
     '',
   );
   L.push('## Observed in the simulation', '');

@@ -28,7 +28,7 @@ const FLAGS: FlagSpec[] = [
   { name: 'rooms', kind: 'int', help: 'R: order rooms (default 200)' },
   { name: 'subs', kind: 'int', help: 'S: subscribers per room (default 5)' },
   { name: 'drivers', kind: 'int', help: 'P: driver sockets posting (default: one per room, R)' },
-  { name: 'steps', kind: 'list', help: 'offered rates, posts/s (default 25,50,100,200,300,400,600,800,1000,1500,2000,3000,4000,6000,8000,12000,16000)' },
+  { name: 'steps', kind: 'list', help: 'offered rates, posts/s (default 25,50,100,150,200,250,300,400,500,600,800,1000,1500,2000,3000,4000,6000,8000,12000,16000)' },
   { name: 'step-seconds', kind: 'number', help: 'duration of each step (default 10)' },
   { name: 'grace-seconds', kind: 'number', help: 'wait after a step for late deliveries before counting losses (default 3)' },
   { name: 'warmup-seconds', kind: 'number', help: 'unmeasured warm-up before the first step, then a drain (default 15; quick 5; 0: none)' },
@@ -83,7 +83,7 @@ function settings(argv: readonly string[]): Settings {
       steps: listFlag(
         p,
         'steps',
-        quick ? [25, 50, 100, 200, 300, 400, 600, 1000, 1600] : [25, 50, 100, 200, 300, 400, 600, 800, 1000, 1500, 2000, 3000, 4000, 6000, 8000, 12000, 16000],
+        quick ? [25, 50, 100, 200, 300, 400, 600, 1000, 1600] : [25, 50, 100, 150, 200, 250, 300, 400, 500, 600, 800, 1000, 1500, 2000, 3000, 4000, 6000, 8000, 12000, 16000],
       ),
       stepSeconds: numberFlag(p, 'step-seconds', quick ? 3 : 10, 0.5, 3600),
       graceSeconds: numberFlag(p, 'grace-seconds', quick ? 2 : 3, 0, 600),

@@ -13,6 +13,7 @@ import {
   type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import type { Principal } from '../domain/model';
+import type { TransactItem } from './group-commit';
 import { keys } from './tables';
 
 /** API Gateway closes every WebSocket after two hours. */
@@ -95,41 +96,34 @@ export class DynamoConnectionStore implements ConnectionStore {
   }
 
   async join(connectionId: string, tenant: string, room: string): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.tableName,
-                Key: { pk: keys.connection(connectionId), sk: keys.connectionMeta },
-                UpdateExpression: 'ADD rooms :room',
-                ConditionExpression: 'attribute_exists(pk)',
-                ExpressionAttributeValues: { ':room': new Set([room]) },
-              },
-            },
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: {
-                  pk: keys.room(tenant, room),
-                  sk: keys.connection(connectionId),
-                  connectionId,
-                  expiresAt: nowSeconds() + CONNECTION_TTL_SECONDS,
-                },
-              },
-            },
-          ],
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (err instanceof Error && err.name === 'TransactionCanceledException') return false;
-      throw err;
-    }
+    // Only a connection that still exists may join.
+    return this.changeRooms(connectionId, 'ADD', room, 'attribute_exists(pk)', {
+      Put: {
+        TableName: this.tableName,
+        Item: { pk: keys.room(tenant, room), sk: keys.connection(connectionId), connectionId, expiresAt: nowSeconds() + CONNECTION_TTL_SECONDS },
+      },
+    });
   }
 
   async leave(connectionId: string, tenant: string, room: string): Promise<boolean> {
+    // Only a member may leave: otherwise nothing changes.
+    return this.changeRooms(connectionId, 'DELETE', room, undefined, {
+      Delete: {
+        TableName: this.tableName,
+        Key: { pk: keys.room(tenant, room), sk: keys.connection(connectionId) },
+        ConditionExpression: 'attribute_exists(pk)',
+      },
+    });
+  }
+
+  /** The connection's room set and the membership item change in one transaction; false when a condition failed. */
+  private async changeRooms(
+    connectionId: string,
+    op: 'ADD' | 'DELETE',
+    room: string,
+    metaCondition: string | undefined,
+    membership: TransactItem,
+  ): Promise<boolean> {
     try {
       await this.doc.send(
         new TransactWriteCommand({
@@ -138,17 +132,12 @@ export class DynamoConnectionStore implements ConnectionStore {
               Update: {
                 TableName: this.tableName,
                 Key: { pk: keys.connection(connectionId), sk: keys.connectionMeta },
-                UpdateExpression: 'DELETE rooms :room',
+                UpdateExpression: `${op} rooms :room`,
+                ...(metaCondition !== undefined && { ConditionExpression: metaCondition }),
                 ExpressionAttributeValues: { ':room': new Set([room]) },
               },
             },
-            {
-              Delete: {
-                TableName: this.tableName,
-                Key: { pk: keys.room(tenant, room), sk: keys.connection(connectionId) },
-                ConditionExpression: 'attribute_exists(pk)',
-              },
-            },
+            membership,
           ],
         }),
       );
