@@ -259,6 +259,7 @@ async function main(): Promise<void> {
   log(`Waypost soak: ${settings.sockets} sockets, ${rate} posts/s (${rateSource}) for ${minutes} min, samples every ${sampleSeconds} s`);
 
   const startedAt = new Date().toISOString();
+  const code = revision();
   const loadStart = loadavg();
   const dataDir = mkdtempSync(join(tmpdir(), 'waypost-soak-'));
   const jwtSecret = randomBytes(24).toString('hex');
@@ -360,7 +361,7 @@ async function main(): Promise<void> {
       name,
       startedAt,
       finishedAt: new Date().toISOString(),
-      revision: revision(),
+      revision: code,
       machine: {
         cpus: cpus().length,
         cpuModel: cpus()[0]?.model ?? 'unknown',
