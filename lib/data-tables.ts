@@ -24,7 +24,7 @@ function tableFrom(scope: Construct, id: string, def: TableDef, props: DataTable
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
     deletionProtection: props.deletionProtection ?? true,
     removalPolicy: (props.retain ?? true) ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-    ...(def.stream === 'NEW_AND_OLD_IMAGES' && { dynamoStream: StreamViewType.NEW_AND_OLD_IMAGES }),
+    ...(def.stream !== undefined && { dynamoStream: StreamViewType[def.stream] }),
     ...(def.ttlAttribute !== undefined && { timeToLiveAttribute: def.ttlAttribute }),
     globalSecondaryIndexes: def.indexes.map((i) => ({
       indexName: i.indexName,

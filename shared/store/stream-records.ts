@@ -23,7 +23,7 @@ export function isTimelineInsert(record: DynamoDBRecord): boolean {
 /** The routed event in a timeline insert record. */
 export function routedEventOf(record: DynamoDBRecord): RoutedEvent {
   const image = record.dynamodb?.NewImage;
-  if (image === undefined) throw new Error('stream record has no NewImage: the stream must be NEW_AND_OLD_IMAGES');
+  if (image === undefined) throw new Error('stream record has no NewImage: the stream must carry new images (NEW_IMAGE)');
   const item = unmarshall(image as Record<string, AttributeValue>);
   return {
     tenant: item.tenant as string,

@@ -21,7 +21,7 @@ export interface TableDef {
   readonly partitionKey: KeyDef;
   readonly sortKey: KeyDef;
   readonly indexes: readonly IndexDef[];
-  readonly stream?: 'NEW_AND_OLD_IMAGES';
+  readonly stream?: 'NEW_IMAGE' | 'NEW_AND_OLD_IMAGES';
   readonly ttlAttribute?: string;
 }
 
@@ -50,7 +50,7 @@ export const ORDERS_TABLE: TableDef = {
   id: 'orders',
   partitionKey: { name: 'pk', type: 'S' },
   sortKey: { name: 'sk', type: 'S' },
-  stream: 'NEW_AND_OLD_IMAGES',
+  stream: 'NEW_IMAGE',
   indexes: [
     { indexName: INDEX.byTenant, partitionKey: { name: 'gsiTenant', type: 'S' }, sortKey: { name: 'gsiCreated', type: 'S' }, projection: 'KEYS_ONLY' },
     { indexName: INDEX.byRetailer, partitionKey: { name: 'gsiRetailer', type: 'S' }, sortKey: { name: 'gsiCreated', type: 'S' }, projection: 'KEYS_ONLY' },

@@ -40,7 +40,7 @@ export function dataTablesTests(shared: () => Built): void {
   }
 
   describe('DataTables', () => {
-    it('defines orders from ORDERS_TABLE: keys, listing and due-time indexes, NEW_AND_OLD_IMAGES stream, PITR', () => {
+    it('defines orders from ORDERS_TABLE: keys, listing and due-time indexes, NEW_IMAGE stream, PITR', () => {
       template.hasResourceProperties('AWS::DynamoDB::GlobalTable', tableLike(ORDERS_TABLE));
     });
 
