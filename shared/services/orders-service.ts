@@ -80,8 +80,31 @@ export class OrdersService {
   }
 
   /**
-   * Someone joined or left the order's room (already authorized for it): move
-   * the room's membership epoch on; the head as it is now.
+   * Join the order's room: authorize `p` on the head, `join` (write the
+   * membership), then move the room's membership epoch on, which gives the
+   * head as of after the join: every later event reaches the new member live.
+   * With `sinceSeq`, also the events in (sinceSeq, headSeq], at most a page
+   * (`more` when there are more). The head is read once.
+   */
+  async joinRoom(
+    p: Principal,
+    orderId: string,
+    join: () => Promise<void>,
+    sinceSeq?: number,
+  ): Promise<{ headSeq: number; catchUp?: { items: OrderEvent[]; more: boolean } }> {
+    await this.readableHead(p, orderId);
+    await join();
+    const { headSeq } = await this.orders.openRoom(p.tenant, orderId);
+    if (sinceSeq === undefined) return { headSeq };
+    const missing = Math.max(0, headSeq - sinceSeq);
+    const take = Math.min(missing, TIMELINE_PAGE_MAX);
+    const items = take > 0 ? await this.orders.timeline(p.tenant, orderId, sinceSeq, take) : [];
+    return { headSeq, catchUp: { items, more: missing > take } };
+  }
+
+  /**
+   * Someone left the order's room: move the room's membership epoch on; the
+   * head as it is now.
    */
   async roomChanged(p: Principal, orderId: string): Promise<OrderHead> {
     return this.orders.openRoom(p.tenant, orderId);

@@ -12,13 +12,12 @@ import {
   ValidationError,
   type WaypostError,
 } from '../domain/errors';
-import type { OrderEvent, Principal } from '../domain/model';
+import type { Principal } from '../domain/model';
 import { authorizeFeedRoom, parseRoom } from '../domain/rooms';
 import { FRAME_SCHEMAS, isAction, parseOrThrow, type Frame, type FrameOf } from '../domain/schemas';
 import type { Logger } from '../runtime/log';
 import type { ConnectionStore } from '../store/connection-store';
 import type { OrdersService } from './orders-service';
-import { TIMELINE_PAGE_MAX } from './orders-service';
 
 /** Requests over this many bytes are refused with PAYLOAD_TOO_LARGE. */
 export const REQUEST_MAX_BYTES = 64 * 1024;
@@ -188,15 +187,8 @@ export class RealtimeService {
       await this.join(connectionId, p.tenant, frame.room);
       return { room: frame.room };
     }
-    await this.deps.orders.readableHead(p, room.orderId);
-    await this.join(connectionId, p.tenant, frame.room);
-    const { headSeq } = await this.deps.orders.roomChanged(p, room.orderId);
-    if (frame.sinceSeq === undefined) return { room: frame.room, headSeq };
-    const missing = Math.max(0, headSeq - frame.sinceSeq);
-    const take = Math.min(missing, TIMELINE_PAGE_MAX);
-    let items: OrderEvent[] = [];
-    if (take > 0) ({ items } = await this.deps.orders.timeline(p, room.orderId, frame.sinceSeq, take));
-    return { room: frame.room, headSeq, items, more: missing > take };
+    const joined = await this.deps.orders.joinRoom(p, room.orderId, () => this.join(connectionId, p.tenant, frame.room), frame.sinceSeq);
+    return { room: frame.room, headSeq: joined.headSeq, ...joined.catchUp };
   }
 
   private async join(connectionId: string, tenant: string, room: string): Promise<void> {

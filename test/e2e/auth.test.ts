@@ -5,7 +5,7 @@
  * a recipient's phone is shown only to dispatchers and the assigned driver.
  */
 import { SignJWT } from 'jose';
-import { afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { beforeEach, describe, expect, inject, it } from 'vitest';
 import { signLocalToken } from '../../shared/runtime/auth';
 import { castOf, checkpoint, http, orderFor, uniqueId, uniqueTenant, UpgradeRefused, WsClient, type Cast, type Frame, socketPool } from '../support/client';
 

@@ -4,8 +4,8 @@
  * answers 410 for it and fan-out drops it); unsubscribe stops a room's
  * pushes; subscribe's catch-up and its refusals.
  */
-import { afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { castOf, checkpoint, http, orderFor, uniqueId, uniqueTenant, WsClient, type Cast, type Frame, socketPool } from '../support/client';
+import { beforeEach, describe, expect, inject, it } from 'vitest';
+import { castOf, checkpoint, http, orderFor, uniqueId, uniqueTenant, type Cast, type Frame, socketPool } from '../support/client';
 
 const url = inject('runtimeUrl');
 const secret = inject('jwtSecret');

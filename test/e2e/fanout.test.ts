@@ -2,8 +2,8 @@
  * The core promise over real sockets: a driver's checkpoint is stored once
  * and pushed to the order room, the retailer's room and dispatch, in seq order.
  */
-import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { castOf, checkpoint, http, orderFor, uniqueTenant, WsClient, type Cast, socketPool } from '../support/client';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { castOf, checkpoint, http, orderFor, uniqueTenant, type Cast, socketPool } from '../support/client';
 
 const url = inject('runtimeUrl');
 const secret = inject('jwtSecret');

@@ -4,7 +4,7 @@
  * cursors, the timeline as JSON and as CSV, and the unauthenticated health
  * check.
  */
-import { beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { beforeEach, describe, expect, inject, it } from 'vitest';
 import { castOf, checkpoint, http, orderFor, uniqueId, uniqueTenant, WsClient, type Cast } from '../support/client';
 import { parseCsv } from '../support/csv';
 

@@ -5,7 +5,7 @@
  * with a reqId gets exactly one reply.
  */
 import { randomUUID } from 'node:crypto';
-import { afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { beforeEach, describe, expect, inject, it } from 'vitest';
 import { castOf, checkpoint, http, orderFor, uniqueId, uniqueTenant, WsClient, type Cast, type Frame, socketPool } from '../support/client';
 
 const url = inject('runtimeUrl');
