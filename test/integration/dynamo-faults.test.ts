@@ -4,7 +4,7 @@
  * timeline never has a gap. A write that times out after it committed is, on
  * the driver's retry with the same eventId, a duplicate.
  */
-import { DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ProvisionedThroughputExceededException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb';
@@ -19,7 +19,7 @@ const retailer: Principal = { tenant: 'faulty', role: 'retailer', sub: 'r', reta
 const driver: Principal = { tenant: 'faulty', role: 'driver', sub: 'd1' };
 const dispatcher: Principal = { tenant: 'faulty', role: 'dispatcher', sub: 'disp' };
 
-type Fault = 'throttle-before' | 'timeout-after' | undefined;
+type Fault = 'throttle-before' | 'timeout-after' | 'conflict' | undefined;
 
 let tables: TestTables;
 beforeAll(async () => {
@@ -36,6 +36,15 @@ function faultyService(plan: Fault[], maxAttempts = 1) {
       const fault = plan[call++];
       if (fault === 'throttle-before') {
         throw new ProvisionedThroughputExceededException({ message: 'Rate of requests exceeds the allowed throughput.', $metadata: {} });
+      }
+      if (fault === 'conflict') {
+        // What DynamoDB answers when another transaction holds the head at the same moment.
+        const items = (args.input as { TransactItems?: unknown[] }).TransactItems ?? [];
+        throw new TransactionCanceledException({
+          message: 'Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]',
+          $metadata: {},
+          CancellationReasons: items.map((_, i) => ({ Code: i === 0 ? 'TransactionConflict' : 'None' })),
+        });
       }
       const out = await next(args);
       if (fault === 'timeout-after') throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
@@ -92,6 +101,16 @@ describe('DynamoDB faults', () => {
     await expect(service.checkpoint(driver, cp('t-3', 'e1'))).rejects.toMatchObject({ name: 'TimeoutError' });
     expect(await service.checkpoint(driver, cp('t-3', 'e1'))).toMatchObject({ seq: 3, duplicate: true });
     expect(await seqs('t-3')).toEqual([1, 2, 3]);
+  });
+
+  it('an order that stays contended past 50 attempts is RATE_LIMITED, with nothing stored; the retry then stores it once', async () => {
+    await freshOrder('t-5');
+    const { service, calls } = faultyService(Array.from({ length: 50 }, () => 'conflict' as const));
+    await expect(service.checkpoint(driver, cp('t-5', 'e1'))).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    expect(calls()).toBe(50);
+    expect(await seqs('t-5')).toEqual([1, 2]);
+    expect(await service.checkpoint(driver, cp('t-5', 'e1'))).toMatchObject({ seq: 3, duplicate: false });
+    expect(await seqs('t-5')).toEqual([1, 2, 3]);
   });
 
   it('keeps the timeline gapless under random faults from concurrent writers', async () => {
