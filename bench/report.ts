@@ -7,6 +7,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { EngineResult } from './engine-probe';
+import type { MachineInfo } from './lib/machine';
 import type { ProfileSummary } from './lib/profile';
 import type { Revision } from './lib/revision';
 import type { LoadgenConfig, SetupSummary, StepResult, TargetId } from './protocol';
@@ -33,15 +34,7 @@ export interface BenchRun {
   readonly finishedAt: string;
   /** The code measured (absent in results written before it was recorded). */
   readonly revision?: Revision;
-  readonly machine: {
-    readonly cpus: number;
-    readonly cpuModel: string;
-    readonly memoryGb: number;
-    readonly node: string;
-    readonly java: string;
-    readonly loadAverageStart: readonly number[];
-    readonly loadAverageEnd: readonly number[];
-  };
+  readonly machine: MachineInfo;
   readonly workload: Omit<LoadgenConfig, 'target' | 'kind' | 'baseUrl' | 'jwtSecret' | 'runId'> & {
     readonly pollIdleMs: number;
     readonly profiled: boolean;

@@ -9,14 +9,15 @@
  * offered rate is stepped until p99 passes the limit or anything is lost.
  * Results: bench/results/<name>.json, .md and .svg (see bench/README.md).
  */
-import { fork, spawn, spawnSync } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ArgError, intFlag, listFlag, numberFlag, parseArgs, stringFlag, usage, type FlagSpec } from './lib/args';
 import { analyzeProfile } from './lib/profile';
 import { machineBusyMs, ROOT, spawnTarget, spawnWaypost, stopAll, treeCpuMs, type Child } from './lib/procs';
+import { machineInfo } from './lib/machine';
 import { revision } from './lib/revision';
 import { writeReports, type BenchRun, type TargetRun } from './report';
 import type { EngineResult } from './engine-probe';
@@ -274,10 +275,6 @@ async function probeEngine(): Promise<EngineResult[] | undefined> {
   return results;
 }
 
-function javaVersion(): string {
-  const r = spawnSync('java', ['-version'], { encoding: 'utf8' });
-  return (r.stderr || r.stdout || '').split('\n')[0]?.trim() ?? 'unknown';
-}
 
 async function main(): Promise<void> {
   const s = settings(process.argv.slice(2));
@@ -303,15 +300,7 @@ async function main(): Promise<void> {
     startedAt,
     finishedAt: new Date().toISOString(),
     revision: code,
-    machine: {
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model ?? 'unknown',
-      memoryGb: Math.round(totalmem() / 2 ** 30),
-      node: process.version,
-      java: javaVersion(),
-      loadAverageStart: loadStart.map((x) => Math.round(x * 100) / 100),
-      loadAverageEnd: loadavg().map((x) => Math.round(x * 100) / 100),
-    },
+    machine: machineInfo(loadStart),
     workload: { ...s.base, pollIdleMs: s.pollIdleMs, profiled: s.profile },
     ...(engine !== undefined && { engine }),
     targets,

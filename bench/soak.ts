@@ -11,10 +11,11 @@
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ArgError, intFlag, numberFlag, parseArgs, stringFlag, usage, type FlagSpec } from './lib/args';
 import { ROOT, spawnWaypost, stopAll, treeCpuMs, treeRssMib, type Child } from './lib/procs';
+import { machineInfo, type MachineInfo } from './lib/machine';
 import { revision } from './lib/revision';
 import type { LoadgenConfig, LoadgenMessage, OrchestratorMessage, SetupSummary, StepResult } from './protocol';
 
@@ -46,7 +47,7 @@ interface SoakRun {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly revision: ReturnType<typeof revision>;
-  readonly machine: Record<string, unknown>;
+  readonly machine: MachineInfo;
   readonly settings: { minutes: number; rate: number; rateSource: string; rooms: number; subs: number; sockets: number; sampleSeconds: number };
   readonly setup: SetupSummary;
   readonly windows: StepResult[];
@@ -212,7 +213,7 @@ function markdown(run: SoakRun): string {
     .join('\n');
   return `# Waypost soak: ${run.name}
 
-Run ${run.startedAt.replace('T', ' ').slice(0, 19)} to ${run.finishedAt.replace('T', ' ').slice(11, 19)} UTC on ${run.machine.cpus} × ${String(run.machine.cpuModel).split(' ').slice(0, 2).join(' ')}, ${run.machine.memoryGb} GB, Node ${run.machine.node}. Code: commit \`${run.revision.commit}\`${run.revision.uncommitted.length > 0 ? ` plus uncommitted changes to ${run.revision.uncommitted.map((f) => `\`${f}\``).join(', ')}` : ''}. Load average at the start ${(run.machine.loadAverageStart as number[]).join(' / ')}, at the end ${(run.machine.loadAverageEnd as number[]).join(' / ')}.
+Run ${run.startedAt.replace('T', ' ').slice(0, 19)} to ${run.finishedAt.replace('T', ' ').slice(11, 19)} UTC on ${run.machine.cpus} × ${String(run.machine.cpuModel).split(' ').slice(0, 2).join(' ')}, ${run.machine.memoryGb} GB, Node ${run.machine.node}. Code: commit \`${run.revision.commit}\`${run.revision.uncommitted.length > 0 ? ` plus uncommitted changes to ${run.revision.uncommitted.map((f) => `\`${f}\``).join(', ')}` : ''}. Load average at the start ${run.machine.loadAverageStart.join(' / ')}, at the end ${run.machine.loadAverageEnd.join(' / ')}.
 
 **Workload.** Waypost's local runtime (\`npm start\`'s code) on a file database. ${s.sockets} WebSockets: ${s.rooms} drivers posting ~300-byte checkpoints and messages, and ${s.rooms * s.subs} watchers (alternately retailers and dispatchers, ${s.subs} per order room) of ${s.rooms} order rooms. ${s.rate} posts/s (${s.rateSource}) for ${s.minutes} minutes, open loop, in back-to-back ${s.sampleSeconds} s windows after a warm-up; memory and CPU sampled every ${s.sampleSeconds} s. Setup: ${run.setup.sockets} sockets and ${run.setup.orders} orders in ${run.setup.seconds} s.
 
@@ -362,14 +363,8 @@ async function main(): Promise<void> {
       startedAt,
       finishedAt: new Date().toISOString(),
       revision: code,
-      machine: {
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model ?? 'unknown',
-        memoryGb: Math.round(totalmem() / 2 ** 30),
-        node: process.version,
-        loadAverageStart: loadStart.map((x) => Math.round(x * 100) / 100),
-        loadAverageEnd: loadavg().map((x) => Math.round(x * 100) / 100),
-      },
+      machine: machineInfo(loadStart),
+
       settings,
       setup,
       windows: windowResults,
