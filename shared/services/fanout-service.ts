@@ -12,6 +12,7 @@
 import type { OrderEvent } from '../domain/model';
 import { roomsForEvent } from '../domain/rooms';
 import type { Logger } from '../runtime/log';
+import { RecentMap } from '../runtime/recent-map';
 import type { ConnectionStore, Membership } from '../store/connection-store';
 import type { Notifier } from '../store/notifier';
 
@@ -46,9 +47,9 @@ export class FanoutService {
    * are not sent it again. (A retry in another process may still repeat it;
    * subscribers drop repeats by seq.)
    */
-  private readonly reached = new Map<string, Set<string>>();
+  private readonly reached = new RecentMap<string, Set<string>>(REMEMBERED_EVENTS);
   /** Order rooms' member lists, by `tenant room`, with the epoch they were read at. */
-  private readonly rooms = new Map<string, KnownRoom>();
+  private readonly rooms = new RecentMap<string, KnownRoom>(REMEMBERED_ROOMS);
 
   constructor(
     private readonly connections: ConnectionStore,
@@ -92,7 +93,7 @@ export class FanoutService {
       }),
     );
     if (failures.length > 0) {
-      this.remember(key, reached);
+      this.reached.set(key, reached);
       this.log.warn('fan-out could not reach some members', { orderId: event.orderId, seq: event.seq, failed: failures.length, error: failures[0] });
       throw new FanoutError(event, failures.length);
     }
@@ -109,29 +110,13 @@ export class FanoutService {
       return known.members.filter((m) => m.expiresAt > now).map((m) => m.connectionId);
     }
     const members = await this.connections.memberships(tenant, room, { consistent: true });
-    if (known === undefined || epoch >= known.epoch) {
-      this.rooms.delete(key);
-      this.rooms.set(key, { epoch, members });
-      if (this.rooms.size > REMEMBERED_ROOMS) {
-        const oldest = this.rooms.keys().next().value;
-        if (oldest !== undefined) this.rooms.delete(oldest);
-      }
-    }
+    if (known === undefined || epoch >= known.epoch) this.rooms.set(key, { epoch, members });
     return members.map((m) => m.connectionId);
   }
 
   private forgetMember(tenant: string, room: string, connectionId: string): void {
     const known = this.rooms.get(`${tenant} ${room}`);
     if (known !== undefined) known.members = known.members.filter((m) => m.connectionId !== connectionId);
-  }
-
-  private remember(key: string, reached: Set<string>): void {
-    this.reached.delete(key);
-    this.reached.set(key, reached);
-    if (this.reached.size > REMEMBERED_EVENTS) {
-      const oldest = this.reached.keys().next().value;
-      if (oldest !== undefined) this.reached.delete(oldest);
-    }
   }
 }
 

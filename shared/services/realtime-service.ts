@@ -16,6 +16,7 @@ import type { Principal } from '../domain/model';
 import { authorizeFeedRoom, parseRoom } from '../domain/rooms';
 import { FRAME_SCHEMAS, isAction, parseOrThrow, type Frame, type FrameOf } from '../domain/schemas';
 import type { Logger } from '../runtime/log';
+import { RecentMap } from '../runtime/recent-map';
 import type { ConnectionStore } from '../store/connection-store';
 import type { OrdersService } from './orders-service';
 
@@ -39,28 +40,6 @@ export interface RealtimeServiceDeps {
   readonly now?: () => Date;
 }
 
-/**
- * Who is behind a connection never changes while it is open, so each process
- * remembers it instead of reading it for every frame.
- */
-class PrincipalCache {
-  private readonly entries = new Map<string, Principal>();
-  constructor(private readonly max = 10_000) {}
-  get(id: string): Principal | undefined {
-    return this.entries.get(id);
-  }
-  set(id: string, p: Principal): void {
-    if (this.entries.size >= this.max) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
-    }
-    this.entries.set(id, p);
-  }
-  delete(id: string): void {
-    this.entries.delete(id);
-  }
-}
-
 function reqIdOf(value: unknown): string | undefined {
   if (value === null || typeof value !== 'object') return undefined;
   const reqId = (value as { reqId?: unknown }).reqId;
@@ -68,7 +47,8 @@ function reqIdOf(value: unknown): string | undefined {
 }
 
 export class RealtimeService {
-  private readonly principals = new PrincipalCache();
+  /** Who is behind a connection never changes while it is open: each process remembers it instead of reading it per frame. */
+  private readonly principals = new RecentMap<string, Principal>(10_000);
   private readonly now: () => Date;
 
   constructor(private readonly deps: RealtimeServiceDeps) {

@@ -1,8 +1,10 @@
 /**
  * `OrderStore` on DynamoDB. Every write that matters is conditional: an append
- * is one `TransactWriteItems` of the head (`headSeq = :seen`), the event
- * (`E#<seq>`, new) and the idempotency key (`ID#<id>`, new), so seqs have no
- * gaps, replays store nothing and concurrent writers cannot lose updates.
+ * is one transaction of the head (`headSeq = :seen` and the room epoch it saw),
+ * the event (`E#<seq>`, new) and the idempotency key (`ID#<id>`, new), so seqs
+ * have no gaps, replays store nothing and concurrent writers cannot lose
+ * updates. Appends to different orders that meet in time may share one
+ * `TransactWriteItems` (`group-commit.ts`); each still succeeds or fails whole.
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
@@ -22,6 +24,7 @@ import type { ListScope } from '../domain/permissions';
 import type { Status } from '../domain/statuses';
 import type { AppendResult, IdempotencyKey, OrderStore, Page } from './order-store';
 
+import { RecentMap } from '../runtime/recent-map';
 import { GroupCommitter, type GroupCommitStats, type TransactItem } from './group-commit';
 import { INDEX, keys, MAX_SEQ } from './tables';
 
@@ -184,9 +187,10 @@ const REMEMBERED_HEADS = 10_000;
 export class DynamoOrderStore implements OrderStore {
   /**
    * The heads this process wrote last, by key. Only a hint for the next
-   * append's decision: every write is still conditional on `headSeq`.
+   * append's decision: every write is still conditional on `headSeq` and
+   * `roomEpoch`.
    */
-  private readonly heads = new Map<string, KnownHead>();
+  private readonly heads = new RecentMap<string, KnownHead>(REMEMBERED_HEADS);
   /** Appends to one order from this process run one after another (see `append`). */
   private readonly lanes = new Map<string, Promise<unknown>>();
   /** Appends to different orders that meet in time share a transaction. */
@@ -202,15 +206,6 @@ export class DynamoOrderStore implements OrderStore {
   /** How appends were committed (transactions made, and how many were grouped). */
   commitStats(): GroupCommitStats {
     return this.committer.stats();
-  }
-
-  private remember(pk: string, head: KnownHead): void {
-    this.heads.delete(pk);
-    this.heads.set(pk, head);
-    if (this.heads.size > REMEMBERED_HEADS) {
-      const oldest = this.heads.keys().next().value;
-      if (oldest !== undefined) this.heads.delete(oldest);
-    }
   }
 
   async createOrder(head: OrderHead, event: OrderEvent): Promise<{ created: boolean; head: OrderHead }> {
@@ -280,7 +275,7 @@ export class DynamoOrderStore implements OrderStore {
         }),
       );
       const known = knownHeadOf(res.Attributes ?? {});
-      if (this.heads.has(pk)) this.remember(pk, known);
+      if (this.heads.has(pk)) this.heads.set(pk, known);
       return known.head;
     } catch (err) {
       if (err instanceof Error && err.name === 'ConditionalCheckFailedException') throw new NotFoundError(`Order "${orderId}" not found.`);
@@ -417,7 +412,7 @@ export class DynamoOrderStore implements OrderStore {
       try {
         await this.committer.commit(items);
         const after = applyChange(head, plan.change, lastSeq, event.at);
-        this.remember(pk, { head: after, roomEpoch });
+        this.heads.set(pk, { head: after, roomEpoch });
         return { outcome: 'stored', seq, head: after, event };
       } catch (err) {
         this.heads.delete(pk);
