@@ -646,6 +646,7 @@ function price(
     meter.connections * conn + // $connect: put
     (subscribesOrder + subscribesFeed) * 2 * (conn + member) + // subscribe: tx(connection update, membership put)
     subscribesOrder * head + // order-room subscribe: moves the head's roomEpoch on (UpdateItem)
+    subscribesOrder * 2 * (head + ev('checkpoint') + idKey) + // worst case: the next post, decided on a head cached before the subscribe, fails its condition once
     (meter.connections * conn + (subscribesOrder + subscribesFeed) * member); // $disconnect: batch deletes
   // --- DynamoDB reads (RRU)
   const eventRooms = events.reduce((a, e) => a + roomsForEvent(e, 'x').length, 0);
@@ -656,6 +657,7 @@ function price(
     (eventRooms - events.length) * 0.5 + // fan-out, feed rooms: one members Query per room per event, eventually consistent
     subscribesOrder * 1 + // fan-out, order rooms: one consistent members Query per membership epoch (each subscribe moves it on)
     subscribesOrder * (1 + kb(timelineBytesAtSubscribe, 4096)) + // readableHead + the sinceSeq timeline Query
+    subscribesOrder * 1 + // worst case: that post then re-reads the head
     meter.connections * 0.5 + // $disconnect reads the connection
     opened * 2 +
     levels * 4 +
@@ -664,7 +666,7 @@ function price(
   const sweepReadsPerDay = sweepInvocationsPerDay * 8 * 0.5; // 8 due-index shards, each an (empty) eventually consistent Query
   assumptions.push(
     `DynamoDB units from the write pattern in README "How it works": a post is one TransactWriteItems of 3 items (head, event, idempotency key: 2 WRU per KB each) and, at most, 2 consistent GetItems before it (head and idempotency key: a container without the head cached, or a lost race; a warm container that last wrote the head reads nothing, which saves about $0.004 per 1,000 deliveries); item sizes measured in the runtime's tables after the run (order head ${size('order head')} B, checkpoint event ${size('event checkpoint')} B, message event ${size('event message')} B, idempotency key ${size('idempotency key')} B); GSIs project keys only, so only key changes write them (status moves under the built-in SLA policy: the due-index entry moves; create: byTenant, byRetailer, byDue; assign: byDriver).`,
-    `Fan-out: an order room's members are read with one consistent Query (1 RRU) per membership epoch, i.e. once after each subscribe (the fan-out container keeps the list while the epoch stays; a cold container reads it once more, left out); retailer and dispatch rooms with one eventually consistent Query (0.5 RRU) per event that reaches them (creations, status moves, alerts). Each order-room subscribe also writes the head (its roomEpoch). The SLA policy is cached per container (30 s): its reads are left out.`,
+    `Fan-out: an order room's members are read with one consistent Query (1 RRU) per membership epoch, i.e. once after each subscribe (the fan-out container keeps the list while the epoch stays; a cold container reads it once more, left out); retailer and dispatch rooms with one eventually consistent Query (0.5 RRU) per event that reaches them (creations, status moves, alerts). Each order-room subscribe also writes the head (its roomEpoch), and is counted, as a worst case, as costing the order's next post one failed transaction and a head read (when the post is handled by a Lambda container that cached the head before the subscribe; the container that handled the subscribe knows the new epoch). The SLA policy is cached per container (30 s): its reads are left out.`,
     `Alerts (${opened} opened, ${levels} later levels, ${resolved} resolved, ${sms} SMS in the simulation) are costed item by item from the code paths (open, fire, claim/mark SMS, resolve), approximately.`,
   );
 
