@@ -5,6 +5,7 @@
  * pushes; subscribe's catch-up and its refusals.
  */
 import { beforeEach, describe, expect, inject, it } from 'vitest';
+import WebSocket, { type RawData } from 'ws';
 import { castOf, checkpoint, http, orderFor, uniqueId, uniqueTenant, type Cast, type Frame, socketPool } from '../support/client';
 
 const url = inject('runtimeUrl');
@@ -112,6 +113,40 @@ describe('a client that dies without a close handshake', () => {
     const del = await fetch(`${url}/@connections/${encodeURIComponent(id)}`, { method: 'DELETE' });
     expect(del.status).toBe(410);
     await del.text();
+  });
+});
+
+describe("the @connections API's message limit", () => {
+  it('refuses a message over 128 KiB with 413 and pushes one of exactly 128 KiB', async () => {
+    const userAgent = `limit-${uniqueId('ua')}`;
+    const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/ws?token=${encodeURIComponent(cast.retailer)}`, {
+      headers: { 'user-agent': userAgent },
+    });
+    const received: number[] = [];
+    socket.on('message', (data: RawData) => received.push((data as Buffer).length));
+    await new Promise((resolve, reject) => {
+      socket.once('open', resolve);
+      socket.once('error', reject);
+    });
+    try {
+      const list = await http<{ connectionId: string; userAgent: string }[]>(url, 'GET', '/_local/connections');
+      const id = list.body.find((c) => c.userAgent === userAgent)!.connectionId;
+      const at = `${url}/@connections/${encodeURIComponent(id)}`;
+
+      const over = await fetch(at, { method: 'POST', body: 'x'.repeat(128 * 1024 + 1) });
+      expect(over.status).toBe(413);
+      expect(over.headers.get('x-amzn-errortype')).toBe('PayloadTooLargeException');
+      await over.text();
+
+      const limit = await fetch(at, { method: 'POST', body: 'y'.repeat(128 * 1024) });
+      expect(limit.status).toBe(200);
+      await limit.text();
+      for (let i = 0; i < 100 && received.length === 0; i++) await sleep(20);
+      await sleep(100);
+      expect(received).toEqual([128 * 1024]);
+    } finally {
+      socket.close();
+    }
   });
 });
 
