@@ -123,39 +123,47 @@ function judge(windows: StepResult[], memory: MemorySample[], minutes: number): 
   const p99s = windows.map((w) => w.latency.p99).filter((x): x is number => x !== null);
   const total = minutes * 60;
   // The first 2 minutes are the heap finding its working size (caches fill up to their bounds).
-  const settled = memory.filter((s) => s.t >= Math.min(120, total / 3));
-  const heapSlope = slope(settled.map((s) => ({ x: s.t / 60, y: s.heapUsedMib })));
+  const settleAt = Math.min(120, total / 3);
   const span = Math.min(120, total / 5);
-  const heapFirst = meanOver(memory, (s) => s.heapUsedMib, Math.min(120, total / 3), Math.min(120, total / 3) + span);
-  const heapLast = meanOver(memory, (s) => s.heapUsedMib, total - span, total + 60);
-  // Flat: over the settled part the heap grows by less than 10% of its size (or 8 MiB) in total.
-  const growth = heapSlope * (settled.length > 0 ? (settled[settled.length - 1]!.t - settled[0]!.t) / 60 : 0);
-  const allowance = Math.max(8, 0.1 * heapFirst);
-  const rssSlope = slope(settled.map((s) => ({ x: s.t / 60, y: s.nodeRssMib })));
-  const rssGrowth = rssSlope * (settled.length > 0 ? (settled[settled.length - 1]!.t - settled[0]!.t) / 60 : 0);
-  const rssAllowance = Math.max(16, 0.1 * meanOver(memory, (s) => s.nodeRssMib, Math.min(120, total / 3), total + 60));
+  const settled = memory.filter((s) => s.t >= settleAt);
+  const settledMinutes = settled.length > 0 ? (settled[settled.length - 1]!.t - settled[0]!.t) / 60 : 0;
+  const first = (pick: (s: MemorySample) => number) => meanOver(memory, pick, settleAt, settleAt + span);
+  const last = (pick: (s: MemorySample) => number) => meanOver(memory, pick, total - span, total + 60);
+  /** Growth over the settled part by its least-squares trend, MiB. */
+  const trend = (pick: (s: MemorySample) => number) => slope(settled.map((s) => ({ x: s.t / 60, y: pick(s) })));
+  const heap = (s: MemorySample) => s.heapUsedMib;
+  const nodeRss = (s: MemorySample) => s.nodeRssMib;
+  const javaRss = (s: MemorySample) => s.javaRssMib;
+  const heapSlope = trend(heap);
+  // Flat: over the settled part the heap grows by less than 10% of its size (or 8 MiB) in total, the RSS by less than 10% (or 16 MiB).
+  const growth = heapSlope * settledMinutes;
+  const allowance = Math.max(8, 0.1 * first(heap));
+  const rssGrowth = trend(nodeRss) * settledMinutes;
+  const rssAllowance = Math.max(16, 0.1 * meanOver(memory, nodeRss, settleAt, total + 60));
   const lost = sum((w) => w.lost);
   const dup = sum((w) => w.dup);
+  const errors = sum((w) => w.errorCount);
+  const unacked = sum((w) => w.unacked);
   return {
     posts: sum((w) => w.posts),
     expectedDeliveries: sum((w) => w.expectedDeliveries),
     lost,
     dup,
-    errors: sum((w) => w.errorCount),
-    unacked: sum((w) => w.unacked),
+    errors,
+    unacked,
     worstP99: p99s.length > 0 ? Math.max(...p99s) : null,
     medianP99: median(p99s),
     heapSlopeMibPerMin: Math.round(heapSlope * 100) / 100,
-    heapFirstMib: heapFirst,
-    heapLastMib: heapLast,
-    nodeRssFirstMib: meanOver(memory, (s) => s.nodeRssMib, Math.min(120, total / 3), Math.min(120, total / 3) + span),
-    nodeRssLastMib: meanOver(memory, (s) => s.nodeRssMib, total - span, total + 60),
-    javaRssFirstMib: meanOver(memory, (s) => s.javaRssMib, Math.min(120, total / 3), Math.min(120, total / 3) + span),
-    javaRssLastMib: meanOver(memory, (s) => s.javaRssMib, total - span, total + 60),
-    noLossNoDup: lost === 0 && dup === 0 && sum((w) => w.errorCount) === 0 && sum((w) => w.unacked) === 0,
+    heapFirstMib: first(heap),
+    heapLastMib: last(heap),
+    nodeRssFirstMib: first(nodeRss),
+    nodeRssLastMib: last(nodeRss),
+    javaRssFirstMib: first(javaRss),
+    javaRssLastMib: last(javaRss),
+    noLossNoDup: lost === 0 && dup === 0 && errors === 0 && unacked === 0,
     memoryFlat: growth < allowance && rssGrowth < rssAllowance,
     memoryRule:
-      `after the first ${Math.round(Math.min(120, total / 3))} s, the trend of the V8 heap is ${growth.toFixed(1)} MiB over the rest of the soak (allowed: ${allowance.toFixed(1)} MiB, 10% of the heap or at least 8 MiB) ` +
+      `after the first ${Math.round(settleAt)} s, the trend of the V8 heap is ${growth.toFixed(1)} MiB over the rest of the soak (allowed: ${allowance.toFixed(1)} MiB, 10% of the heap or at least 8 MiB) ` +
       `and of the Node process's RSS ${rssGrowth.toFixed(1)} MiB (allowed: ${rssAllowance.toFixed(1)} MiB, 10% or at least 16 MiB)`,
   };
 }
