@@ -25,6 +25,12 @@ export interface LocalConfig {
   /** API Gateway's limits, shortened only for tests. */
   readonly wsIdleSeconds: number;
   readonly wsMaxSeconds: number;
+  /**
+   * On a file database, ack and push nothing before it would survive SIGKILL
+   * of the whole process group (`local/durability-fence.ts`). Off only to
+   * measure what it costs.
+   */
+  readonly durabilityFence: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -75,5 +81,6 @@ export function loadLocalConfig(env: Env = process.env): LocalConfig {
     seed: flag(env, 'WAYPOST_SEED', true),
     wsIdleSeconds: int(env, 'WAYPOST_WS_IDLE_SECONDS', 600, 1, 86_400) as number,
     wsMaxSeconds: int(env, 'WAYPOST_WS_MAX_SECONDS', 7200, 1, 86_400) as number,
+    durabilityFence: flag(env, 'WAYPOST_DURABILITY_FENCE', true),
   };
 }

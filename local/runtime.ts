@@ -13,6 +13,8 @@ import { dynamoClient, useManagementTransport } from '../shared/runtime/clients'
 import type { Logger } from '../shared/runtime/log';
 import { CONNECTIONS_TABLE, ORDERS_TABLE } from '../shared/store/tables';
 import type { LocalConfig } from './config';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DurabilityFence, installDurabilityFence } from './durability-fence';
 import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, streamArnOf, type DynamoDbLocal } from './dynamodb';
 import { freePort } from './free-port';
 import { LocalGateway, sendJson, type LocalRoute } from './gateway';
@@ -137,7 +139,7 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
       return true;
     }
     if (url.pathname === '/_local/stream' && req.method === 'GET') {
-      sendJson(res, 200, pump ? { ...pump.stats(), deadLettered: pump.deadLettered() } : { starting: true });
+      sendJson(res, 200, pump ? { ...pump.stats(), deadLettered: pump.deadLettered(), durabilityFence: durability?.stats() ?? null } : { starting: true });
       return true;
     }
     return false;
@@ -165,6 +167,8 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
   useManagementTransport(gateway.managementTransport());
 
   let dynamo: DynamoDbLocal | undefined;
+  let fenceClient: DynamoDBClient | undefined;
+  let durability: DurabilityFence | undefined;
   let pump: StreamPump | undefined;
   let scheduler: Scheduler | undefined;
   try {
@@ -175,12 +179,21 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
       { def: ORDERS_TABLE, name: c.ordersTable },
       { def: CONNECTIONS_TABLE, name: c.connectionsTable },
     ]);
+    // On a file database, nothing is acked or pushed before it would survive
+    // SIGKILL of this whole process group (see local/durability-fence.ts).
+    // In memory nothing survives anyway.
+    fenceClient = cfg.inMemory || !cfg.durabilityFence ? undefined : new DynamoDBClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 4 });
+    const fence = fenceClient === undefined ? undefined : new DurabilityFence(fenceClient, c.ordersTable);
+    if (fence !== undefined) installDurabilityFence(ddb, fence);
+    else if (!cfg.inMemory) log.warn('durability fence off (WAYPOST_DURABILITY_FENCE=0): an acked post may be lost if DynamoDB Local is killed');
+    durability = fence;
     const streams = new DynamoDBStreamsClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
     const streamPump = new StreamPump({
       client: streams,
       streamArn: await streamArnOf(ddb, c.ordersTable),
       handler: async (event) => (await fanout(event, lambdaContext('waypost-fanout'))) ?? undefined,
       log: log.child({ part: 'stream-pump' }),
+      ...(fence !== undefined && { beforeDeliver: () => fence.after() }),
     });
     // A write to DynamoDB wakes the pump at once instead of at its next idle poll.
     ddb.middlewareStack.add(
@@ -221,6 +234,7 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
         await gateway.close();
         await streamPump.stop();
         streams.destroy();
+        fenceClient?.destroy();
         await dynamo?.stop();
       },
     };

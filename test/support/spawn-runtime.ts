@@ -14,16 +14,28 @@ export interface SpawnedRuntime {
   readonly output: () => string;
   /** SIGTERM and wait for exit. */
   stop(): Promise<number | null>;
-  /** SIGKILL, no cleanup: as a crash. */
+  /** SIGKILL to the Node process only, no cleanup (its watchdog then stops Java gracefully). */
   kill(): Promise<void>;
+  /**
+   * SIGKILL to the whole process group at once, Node and DynamoDB Local's Java
+   * together, as an OOM kill or a container stop does. Only for a runtime
+   * started with `ownProcessGroup`.
+   */
+  killGroup(): Promise<void>;
+}
+
+export interface SpawnOptions {
+  /** Start the runtime as the leader of a process group of its own (Java joins it), so `killGroup` can kill both at once. */
+  readonly ownProcessGroup?: boolean;
 }
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
-export async function spawnRuntime(env: Record<string, string> = {}, timeoutMs = 90_000): Promise<SpawnedRuntime> {
+export async function spawnRuntime(env: Record<string, string> = {}, timeoutMs = 90_000, options: SpawnOptions = {}): Promise<SpawnedRuntime> {
   const port = Number(env.WAYPOST_PORT ?? (await freePort()));
   const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
     cwd: ROOT,
+    detached: options.ownProcessGroup === true,
     env: { ...process.env, WAYPOST_SEED: '0', WAYPOST_LOG_LEVEL: 'warn', ...env, WAYPOST_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -58,5 +70,22 @@ export async function spawnRuntime(env: Record<string, string> = {}, timeoutMs =
       child.kill('SIGKILL');
       await exited;
     },
+    killGroup: async () => {
+      if (options.ownProcessGroup !== true || child.pid === undefined) throw new Error('killGroup needs a runtime spawned with ownProcessGroup');
+      process.kill(-child.pid, 'SIGKILL');
+      await exited;
+      // Java dies with the group; wait until no process of the group is left.
+      for (let i = 0; i < 200 && groupAlive(child.pid); i++) await new Promise((r) => setTimeout(r, 25));
+    },
   };
+}
+
+/** Is any process of process group `pgid` still alive? */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -123,6 +123,13 @@ describe('loadLocalConfig (CONTRACT §1 defaults)', () => {
     expect(cfg.jwtSecret).toBe('waypost-local-dev-secret');
     expect(DEFAULT_JWT_SECRET).toBe('waypost-local-dev-secret');
     expect(cfg.slaPolicyPath).toBeUndefined();
+    expect(cfg.durabilityFence).toBe(true);
+  });
+
+  it('turns the durability fence off only when WAYPOST_DURABILITY_FENCE says 0', () => {
+    expect(loadLocalConfig({ WAYPOST_DURABILITY_FENCE: '0' }).durabilityFence).toBe(false);
+    expect(loadLocalConfig({ WAYPOST_DURABILITY_FENCE: '1' }).durabilityFence).toBe(true);
+    expect(loadLocalConfig({ WAYPOST_DURABILITY_FENCE: ' ' }).durabilityFence).toBe(true);
   });
 
   it('reads every variable of CONTRACT §1', () => {
@@ -176,6 +183,7 @@ describe('loadLocalConfig (CONTRACT §1 defaults)', () => {
     ['WAYPOST_SWEEP_MS', 'fast'],
     ['WAYPOST_DYNAMODB_PORT', '0'],
     ['WAYPOST_IN_MEMORY', 'yes'],
+    ['WAYPOST_DURABILITY_FENCE', 'off'],
   ])('%s=%j fails naming the variable', (name, value) => {
     expectConfigError(() => loadLocalConfig({ [name]: value }), name);
   });
