@@ -26,7 +26,7 @@ async function start(): Promise<SpawnedRuntime> {
 }
 
 describe('crash recovery on a file database', () => {
-  it('keeps every acked post across SIGKILL and restart', async () => {
+  it('keeps every acked post across SIGKILL and restart', { timeout: 240_000 }, async () => {
     const first = await start();
     const cast = await castOf(secret, uniqueTenant('crash'));
     const orderId = await orderFor(first.url, cast);
