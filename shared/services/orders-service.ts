@@ -196,7 +196,7 @@ export class OrdersService {
     await this.checkReplay(p, frame.orderId, result);
     if (result.outcome === 'duplicate') {
       // Keys stored before late checkpoints existed carry no `applied`: all of those were applied.
-      return { orderId: frame.orderId, seq: result.seq, status: result.status ?? frame.status, duplicate: true, applied: result.applied ?? true };
+      return { orderId: frame.orderId, seq: result.seq, status: result.status ?? frame.status, applied: result.applied ?? true, duplicate: true };
     }
     if (result.outcome === 'unchanged' || result.event.kind !== 'checkpoint') throw new Error('a checkpoint always records a checkpoint event');
     return { orderId: frame.orderId, seq: result.seq, ...checkpointOutcome(result.event), duplicate: false };
