@@ -1,6 +1,9 @@
 /**
  * The timeline as CSV (RFC 4180). Cells that a spreadsheet would run as a
- * formula are prefixed with `'`, so an exported note cannot execute.
+ * formula are prefixed with `'`, so an exported note cannot execute. A cell
+ * that does not apply to a row's kind is empty; `late` is `true` or `false`
+ * on every checkpoint row (CONTRACT §3) and empty on the others. New columns
+ * are added at the end, so readers that go by position keep working.
  */
 import type { OrderEvent } from './model';
 
@@ -26,6 +29,7 @@ export const TIMELINE_CSV_COLUMNS = [
   'alert_id',
   'level',
   'state',
+  'late',
 ] as const;
 
 type Column = (typeof TIMELINE_CSV_COLUMNS)[number];
@@ -50,6 +54,7 @@ function cells(e: OrderEvent): Partial<Record<Column, string | number | undefine
         reason: e.reason,
         recipient_type: e.proof?.recipientType,
         recipient_name: e.proof?.recipientName,
+        late: e.late === true ? 'true' : 'false',
       };
     case 'message':
       return { ...base, text: e.text ?? (e.attachment ? `[${e.attachment.kind}] ${e.attachment.name ?? e.attachment.key ?? ''}`.trim() : '') };
@@ -67,6 +72,7 @@ export function csvCell(value: string | number | undefined): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+/** The events as CSV: a header row of `TIMELINE_CSV_COLUMNS`, then one row per event in the order given; CRLF line ends. */
 export function timelineToCsv(events: readonly OrderEvent[]): string {
   const lines = [TIMELINE_CSV_COLUMNS.join(',')];
   for (const e of events) {

@@ -33,6 +33,14 @@ export interface OrderHead {
   readonly status: Status;
   /** When the order entered its current status (server time, ISO). */
   readonly statusSince: string;
+  /**
+   * The device time (`occurredAt`, ISO 8601 as the device sent it) of the
+   * checkpoint that set the current status. A checkpoint that happened
+   * before it is late (CONTRACT §3). Absent when the status was set at
+   * creation, or on a head written before late checkpoints existed: then no
+   * checkpoint is late. A same-status progress update does not move it.
+   */
+  readonly statusOccurredAt?: string;
   /** The seq of the newest timeline event. */
   readonly headSeq: number;
   readonly recipient: Recipient;
@@ -113,8 +121,16 @@ export interface CheckpointEvent extends EventBase {
   readonly eventId: string;
   readonly status: Status;
   readonly previousStatus: Status;
-  /** False for a progress update (same status as before). */
+  /** False for a progress update (same status as before) and for a late checkpoint. */
   readonly statusChanged: boolean;
+  /**
+   * True when the checkpoint arrived late: it happened (`occurredAt`) before
+   * the checkpoint that set the order's status then, so it is on the
+   * timeline but changed neither the status nor its SLA clock (CONTRACT §3).
+   * `status` is what the device reported; `previousStatus` is the order's
+   * status, unchanged. Absent on every other checkpoint.
+   */
+  readonly late?: boolean;
   /** Device time. */
   readonly occurredAt: string;
   readonly location?: Location;

@@ -19,12 +19,14 @@ import type {
 import { authorizeCheckpoint, authorizeMessage, authorizeReadOrder, maySeePhone } from './permissions';
 import type { CheckpointFrame, CreateOrderBody, MessageFrame } from './schemas';
 import type { Alert, AlertState } from './sla';
-import { CARRIER_STATUSES, classifyTransition, STATUS_TABLE } from './statuses';
+import { CARRIER_STATUSES, classifyTransition, STATUS_TABLE, type Status } from './statuses';
 
 /** What an accepted request changes on the head, besides headSeq and updatedAt. */
 export interface HeadChange {
   readonly status?: OrderHead['status'];
   readonly statusSince?: string;
+  /** The device time of the checkpoint that set `status` (see `OrderHead.statusOccurredAt`). */
+  readonly statusOccurredAt?: string;
   readonly driverId?: string;
   readonly pickedUpAt?: string;
   readonly lastLocation?: OrderHead['lastLocation'];
@@ -123,9 +125,75 @@ export function newOrder(
 }
 
 /**
- * Decide a checkpoint: authorize, check the transition, and build the event
- * and head change. A same-status checkpoint is a progress update: recorded,
- * status and its clock untouched.
+ * How far ahead of the server's clock a checkpoint's `occurredAt` may be:
+ * 5 minutes (CONTRACT §3). Further ahead, the device clock is wrong and the
+ * checkpoint is `VALIDATION`.
+ */
+export const OCCURRED_AT_MAX_AHEAD_MS = 5 * 60 * 1000;
+
+/**
+ * How far behind the server's clock a checkpoint's `occurredAt` may be:
+ * 7 days (CONTRACT §3). Further behind, the device clock is wrong (or the
+ * queue too stale to trust) and the checkpoint is `VALIDATION`.
+ */
+export const OCCURRED_AT_MAX_BEHIND_MS = 7 * 24 * 60 * 60 * 1000;
+
+/**
+ * Check a checkpoint's device time against the server's clock (CONTRACT §3):
+ * at most `OCCURRED_AT_MAX_AHEAD_MS` ahead of `now` and at most
+ * `OCCURRED_AT_MAX_BEHIND_MS` behind it, both limits included.
+ *
+ * @param occurredAt ISO 8601 with a zone (any offset), as the schema accepts it.
+ * @param now the server's time, ISO 8601.
+ * @returns `occurredAt` as epoch milliseconds.
+ * @throws ValidationError naming the field `occurredAt` (in the message and
+ *   in `details.issues[0].field`) when it is out of bounds or not a time.
+ */
+export function checkOccurredAt(occurredAt: string, now: string): number {
+  const at = Date.parse(occurredAt);
+  const nowMs = Date.parse(now);
+  const refuse = (why: string): never => {
+    throw new ValidationError(`Invalid checkpoint: "occurredAt" ${why}`, { issues: [{ field: 'occurredAt', message: why }] });
+  };
+  if (Number.isNaN(at)) return refuse('must be an ISO 8601 time with a zone');
+  if (at - nowMs > OCCURRED_AT_MAX_AHEAD_MS) {
+    return refuse("is more than 5 minutes ahead of the server's clock; the device clock is wrong");
+  }
+  if (nowMs - at > OCCURRED_AT_MAX_BEHIND_MS) {
+    return refuse("is more than 7 days behind the server's clock; the device clock is wrong");
+  }
+  return at;
+}
+
+/**
+ * Is a checkpoint that happened at `occurredAtMs` late for this order
+ * (CONTRACT §3)? Late means strictly earlier than the `occurredAt` of the
+ * checkpoint that set the current status, compared as instants (epoch
+ * milliseconds, whatever the zone offsets). An equal time is not late. An
+ * order with no `statusOccurredAt` (status set at creation, or an old head)
+ * has nothing late.
+ */
+export function isLate(head: Pick<OrderHead, 'statusOccurredAt'>, occurredAtMs: number): boolean {
+  if (head.statusOccurredAt === undefined) return false;
+  const current = Date.parse(head.statusOccurredAt);
+  return !Number.isNaN(current) && occurredAtMs < current;
+}
+
+/**
+ * Decide a checkpoint (CONTRACT §3), in this order:
+ *
+ * 1. authorize (`FORBIDDEN` as for any checkpoint, late or not);
+ * 2. bound `occurredAt` against `now` (`checkOccurredAt`: `VALIDATION`);
+ * 3. a late checkpoint (`isLate`) is recorded with `late: true` whatever its
+ *    status, even one not reachable from the current one, and changes nothing
+ *    on the head: not the status, its clock, the alert or `lastLocation`;
+ * 4. otherwise the transition: an illegal one throws `ILLEGAL_TRANSITION`; a
+ *    same-status checkpoint is a progress update (recorded, status and its
+ *    clock untouched, `lastLocation` moved); a move sets the status,
+ *    `statusSince` (server time) and `statusOccurredAt` (device time).
+ *
+ * @param now the server's time, ISO 8601; the event's `at` and the clock for the bounds.
+ * @throws ForbiddenError, ValidationError, IllegalTransitionError. Nothing is stored on a throw.
  */
 export function planCheckpoint(
   p: Principal,
@@ -134,7 +202,8 @@ export function planCheckpoint(
   now: string,
 ): Append<Omit<CheckpointEvent, 'seq'>> {
   authorizeCheckpoint(p, head, frame.status);
-  const kind = classifyTransition(head.status, frame.status);
+  const late = isLate(head, checkOccurredAt(frame.occurredAt, now));
+  const kind = late ? 'late' : classifyTransition(head.status, frame.status);
   if (kind === 'illegal') {
     throw new IllegalTransitionError(head.status, frame.status, STATUS_TABLE[head.status].next);
   }
@@ -148,18 +217,37 @@ export function planCheckpoint(
     status: frame.status,
     previousStatus: head.status,
     statusChanged,
+    ...(late && { late: true }),
     occurredAt: frame.occurredAt,
     ...(frame.location !== undefined && { location: frame.location }),
     ...(frame.note !== undefined && { note: frame.note }),
     ...(frame.reason !== undefined && { reason: frame.reason }),
     ...(frame.proof !== undefined && { proof: frame.proof }),
   };
+  if (late) return { event, change: {} };
   const change: HeadChange = {
-    ...(statusChanged && { status: frame.status, statusSince: now }),
+    ...(statusChanged && { status: frame.status, statusSince: now, statusOccurredAt: frame.occurredAt }),
     ...(statusChanged && CARRIER_STATUSES.includes(frame.status) && head.pickedUpAt === undefined && { pickedUpAt: now }),
     ...(frame.location !== undefined && { lastLocation: frame.location }),
   };
   return { event, change };
+}
+
+/** What a checkpoint's ack says besides its seq and `duplicate` (CONTRACT §5, §3). */
+export interface CheckpointOutcome {
+  /** The order's status after the checkpoint: the reported one, or for a late checkpoint the unchanged current one. */
+  readonly status: Status;
+  /** False for a late checkpoint (recorded, changed nothing); true for every other stored checkpoint. */
+  readonly applied: boolean;
+}
+
+/**
+ * What the ack of a stored checkpoint carries, from the stored event alone,
+ * so the first ack and every replay's ack (rebuilt from the idempotency key)
+ * say the same.
+ */
+export function checkpointOutcome(event: Pick<CheckpointEvent, 'status' | 'previousStatus' | 'late'>): CheckpointOutcome {
+  return event.late === true ? { status: event.previousStatus, applied: false } : { status: event.status, applied: true };
 }
 
 export function planMessage(p: Principal, head: OrderHead, frame: MessageFrame, now: string): Append<Omit<MessageEvent, 'seq'>> {

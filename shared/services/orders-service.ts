@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { ConflictError, NotFoundError } from '../domain/errors';
 import type { OrderEvent, OrderHead, OrderView, Principal } from '../domain/model';
-import { digestCreate, newOrder, orderView, planAssign, planCheckpoint, planMessage, planRead } from '../domain/orders';
+import { checkpointOutcome, digestCreate, newOrder, orderView, planAssign, planCheckpoint, planMessage, planRead } from '../domain/orders';
 import { authorizeCreateOrder, authorizeDispatcher, authorizeReadOrder, listScope } from '../domain/permissions';
 import type { CheckpointFrame, CreateOrderBody, MessageFrame } from '../domain/schemas';
 import type { Status } from '../domain/statuses';
@@ -32,6 +32,17 @@ export interface ListQuery {
   readonly cursor?: string;
   readonly limit?: number;
 }
+
+/** A checkpoint's ack, besides `type` and `reqId` (CONTRACT §5; `applied` per CONTRACT §3). */
+export type CheckpointAckBody = {
+  readonly orderId: string;
+  readonly seq: number;
+  /** The order's status after the checkpoint: for a late one, the current status, not the reported one. */
+  readonly status: Status;
+  readonly duplicate: boolean;
+  /** False when the checkpoint was late and changed nothing; true otherwise. */
+  readonly applied: boolean;
+};
 
 /** A sortable, unguessable order id. */
 export function generateOrderId(): string {
@@ -164,7 +175,17 @@ export class OrdersService {
     return all;
   }
 
-  async checkpoint(p: Principal, frame: CheckpointFrame): Promise<{ orderId: string; seq: number; status: Status; duplicate: boolean }> {
+  /**
+   * Post a checkpoint (CONTRACT §3, §5). The ack carries `status`, the
+   * order's status after it, and `applied`: false for a late checkpoint
+   * (recorded with `late: true`, status unchanged, so `status` is the
+   * current one), true for every other. A replay acks as the original did,
+   * with `duplicate: true`.
+   *
+   * @throws FORBIDDEN, VALIDATION (`occurredAt` out of bounds),
+   *   ILLEGAL_TRANSITION, NOT_FOUND, RATE_LIMITED; nothing is stored then.
+   */
+  async checkpoint(p: Principal, frame: CheckpointFrame): Promise<CheckpointAckBody> {
     const now = this.now();
     const { policy } = await this.policies.policyFor(p.tenant);
     const decide = (head: OrderHead) => withStatusClock(head, planCheckpoint(p, head, frame, now.toISOString()), policy, now);
@@ -174,10 +195,11 @@ export class OrdersService {
     });
     await this.checkReplay(p, frame.orderId, result);
     if (result.outcome === 'duplicate') {
-      return { orderId: frame.orderId, seq: result.seq, status: result.status ?? frame.status, duplicate: true };
+      // Keys stored before late checkpoints existed carry no `applied`: all of those were applied.
+      return { orderId: frame.orderId, seq: result.seq, status: result.status ?? frame.status, applied: result.applied ?? true, duplicate: true };
     }
-    if (result.outcome === 'unchanged') throw new Error('a checkpoint always records an event');
-    return { orderId: frame.orderId, seq: result.seq, status: frame.status, duplicate: false };
+    if (result.outcome === 'unchanged' || result.event.kind !== 'checkpoint') throw new Error('a checkpoint always records a checkpoint event');
+    return { orderId: frame.orderId, seq: result.seq, ...checkpointOutcome(result.event), duplicate: false };
   }
 
   async message(p: Principal, frame: MessageFrame): Promise<{ orderId: string; seq: number; duplicate: boolean }> {

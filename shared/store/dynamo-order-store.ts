@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError, RateLimitedError } from '../domain/errors';
 import type { EventDraft, OrderEvent, OrderHead } from '../domain/model';
-import type { AlertWrite, Append, HeadChange, SmsOutboxEntry } from '../domain/orders';
+import { checkpointOutcome, type AlertWrite, type Append, type HeadChange, type SmsOutboxEntry } from '../domain/orders';
 import { dueShardOf, type Alert } from '../domain/sla';
 import type { ListScope } from '../domain/permissions';
 import type { Status } from '../domain/statuses';
@@ -42,6 +42,7 @@ const HEAD_FIELDS = [
   'driverId',
   'status',
   'statusSince',
+  'statusOccurredAt',
   'headSeq',
   'recipient',
   'destination',
@@ -298,6 +299,7 @@ export class DynamoOrderStore implements OrderStore {
       seq: item.seq as number,
       by: item.by as string,
       ...(item.status !== undefined && { status: item.status as Status }),
+      ...(typeof item.applied === 'boolean' && { applied: item.applied }),
     };
   }
 
@@ -402,7 +404,8 @@ export class DynamoOrderStore implements OrderStore {
               seq,
               at: event.at,
               by: event.actor.sub,
-              ...(event.kind === 'checkpoint' && { status: event.status }),
+              // What the checkpoint's ack said (status and `applied`), so a replay acks the same.
+              ...(event.kind === 'checkpoint' && checkpointOutcome(event)),
             },
             ConditionExpression: 'attribute_not_exists(pk)',
           },
@@ -572,6 +575,7 @@ function headUpdate(
   };
   if (change.status !== undefined) set('status', change.status);
   if (change.statusSince !== undefined) set('statusSince', change.statusSince);
+  if (change.statusOccurredAt !== undefined) set('statusOccurredAt', change.statusOccurredAt);
   if (change.pickedUpAt !== undefined) set('pickedUpAt', change.pickedUpAt);
   if (change.lastLocation !== undefined) set('lastLocation', change.lastLocation);
   if (change.driverId !== undefined) {
@@ -599,7 +603,13 @@ function headUpdate(
   return { expression, names, values };
 }
 
-/** The head as it is after `change`, without reading it back. */
+/**
+ * The head as it is after `change`, without reading it back: the plain
+ * fields (`status`, `statusSince`, `statusOccurredAt`, `pickedUpAt`,
+ * `lastLocation`, `driverId`) are copied as they are, the read mark is
+ * merged, and `null` removes `dueAt`, `openAlertId`, `alertLevel`. Must agree
+ * with `headUpdate`, which writes the same change.
+ */
 export function applyChange(head: OrderHead, change: HeadChange, seq: number, at: string): OrderHead {
   const { readMark, dueAt, openAlertId, alertLevel, ...fields } = change;
   const next: Record<string, unknown> = {

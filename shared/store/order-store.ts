@@ -16,8 +16,13 @@ export interface IdempotencyKey {
 export type AppendResult =
   /** The event was stored with this seq. */
   | { readonly outcome: 'stored'; readonly seq: number; readonly head: OrderHead; readonly event: OrderEvent }
-  /** The idempotency key was seen before: nothing stored; its seq, who stored it and, for a checkpoint, its status. */
-  | { readonly outcome: 'duplicate'; readonly seq: number; readonly by: string; readonly status?: Status }
+  /**
+   * The idempotency key was seen before: nothing stored; its seq, who stored
+   * it and, for a checkpoint, what its ack said: `status` and `applied`
+   * (`applied` is absent on keys stored before late checkpoints existed, all
+   * of which were applied).
+   */
+  | { readonly outcome: 'duplicate'; readonly seq: number; readonly by: string; readonly status?: Status; readonly applied?: boolean }
   /** The decision was that there was nothing to record. */
   | { readonly outcome: 'unchanged'; readonly head: OrderHead };
 

@@ -4,7 +4,7 @@
  * retailer's read mark.
  */
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { castOf, http, orderFor, uniqueTenant, type Cast } from '../support/client';
+import { castOf, checkpoint, http, orderFor, uniqueTenant, WsClient, type Cast } from '../support/client';
 import { connection, launch, screenshots, signIn, until, type Browser } from './browser';
 
 const url = inject('runtimeUrl');
@@ -74,5 +74,27 @@ describe('console: live checkpoints', () => {
 
     const timeline = await http<{ items: { kind: string; status?: string }[] }>(url, 'GET', `/api/orders/${orderId}/timeline`, { token: cast.dispatcher });
     expect(timeline.body.items.filter((e) => e.kind === 'checkpoint').map((e) => e.status)).toEqual(['picked_up']);
+
+    // A queued checkpoint from before the newest status arrives late (CONTRACT §3): shown as late, status unchanged.
+    const phone = await WsClient.connect(url, cast.driver);
+    try {
+      const now = Date.now();
+      expect(await phone.request(checkpoint(orderId, 'at_hub', { occurredAt: new Date(now).toISOString() }))).toMatchObject({ type: 'ack', applied: true });
+      expect(await phone.request(checkpoint(orderId, 'in_transit', { occurredAt: new Date(now - 60_000).toISOString() }))).toMatchObject({
+        type: 'ack',
+        status: 'at_hub',
+        applied: false,
+      });
+    } finally {
+      await phone.close();
+    }
+    const lateEntry = retailer.locator('.timeline li[data-status="in_transit"]');
+    await until(lateEntry, /late/);
+    expect(await lateEntry.getAttribute('data-late')).toBe('true');
+    expect(await lateEntry.locator('.late-badge').textContent()).toContain('late');
+    expect(await lateEntry.textContent()).toContain('Arrived late; did not change the status (the order was already at hub).');
+    await until(retailer.locator('.order-info .badge'), 'At hub');
+    expect(await retailer.locator('.timeline li[data-status="at_hub"]').getAttribute('data-late')).toBeNull();
+    await screenshots(retailer, 'retailer-order-late');
   });
 });

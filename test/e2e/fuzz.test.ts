@@ -60,7 +60,8 @@ const validPost = fc.oneof(
     eventId: fc.uuid(),
     orderId: fc.constant('__ORDER__'),
     status: fc.constant('picked_up'),
-    occurredAt: fc.constant('2026-11-23T10:00:00Z'),
+    // Now, not a fixed date: CONTRACT §3 refuses an occurredAt more than 7 days old.
+    occurredAt: fc.constant(new Date().toISOString()),
     note: fc.string({ maxLength: 30 }),
   }),
   fc.record({ action: fc.constant('message'), messageId: fc.uuid(), orderId: fc.constant('__ORDER__'), text: fc.string({ minLength: 1, maxLength: 30 }) }),

@@ -90,8 +90,8 @@ describe('DynamoOrderStore', () => {
     const orderId = await newAssignedOrder();
     const first = await service.checkpoint(driver, cp(orderId, 'picked_up', 'ev-1'));
     const again = await service.checkpoint(driver, cp(orderId, 'picked_up', 'ev-1'));
-    expect(first).toEqual({ orderId, seq: 3, status: 'picked_up', duplicate: false });
-    expect(again).toEqual({ orderId, seq: 3, status: 'picked_up', duplicate: true });
+    expect(first).toEqual({ orderId, seq: 3, status: 'picked_up', duplicate: false, applied: true });
+    expect(again).toEqual({ orderId, seq: 3, status: 'picked_up', duplicate: true, applied: true });
     const { events, ids, head } = await itemsOf(orderId);
     expect(events).toHaveLength(3);
     expect(ids).toHaveLength(1);
@@ -105,6 +105,68 @@ describe('DynamoOrderStore', () => {
     // picked_up again would be illegal from at_hub, but it is the same, stored checkpoint
     const replay = await service.checkpoint(driver, cp(orderId, 'picked_up', 'q-1'));
     expect(replay).toMatchObject({ seq: 3, duplicate: true, status: 'picked_up' });
+  });
+
+  it('keeps the device time of the status on the head and decides late checkpoints on it, from memory and from a fresh read', async () => {
+    const orderId = await newAssignedOrder();
+    const t = Date.now();
+    const at = (secondsAgo: number) => new Date(t - secondsAgo * 1000).toISOString();
+    const other = new OrdersService({ orders: new DynamoOrderStore(tables.doc, tables.orders), policies: new DynamoPolicyStore(tables.doc, tables.orders, DEFAULT_SLA_POLICY) });
+    await service.checkpoint(driver, { ...cp(orderId, 'picked_up', 'l-1'), occurredAt: at(60) });
+    expect(await service.checkpoint(driver, { ...cp(orderId, 'at_hub', 'l-2'), occurredAt: at(10), location: { lat: 52, lng: 0.1 } })).toEqual({
+      orderId,
+      seq: 4,
+      status: 'at_hub',
+      duplicate: false,
+      applied: true,
+    });
+    const stored = (await itemsOf(orderId)).head!;
+    expect(stored.statusOccurredAt).toBe(at(10));
+    // Read back by a store that never wrote it (HEAD_FIELDS).
+    expect((await new DynamoOrderStore(tables.doc, tables.orders).getOrder(dispatcher.tenant, orderId))?.statusOccurredAt).toBe(at(10));
+
+    // Late, decided on this process's remembered head (applyChange) ...
+    const late = await service.checkpoint(driver, { ...cp(orderId, 'in_transit', 'l-3'), occurredAt: at(30), location: { lat: 1, lng: 1 } });
+    // ... and on a head read fresh by another process; even a status at_hub could never move to.
+    const illegalLate = await other.checkpoint(driver, { ...cp(orderId, 'picked_up', 'l-4'), occurredAt: at(20) });
+    expect(late).toEqual({ orderId, seq: 5, status: 'at_hub', duplicate: false, applied: false });
+    expect(illegalLate).toEqual({ orderId, seq: 6, status: 'at_hub', duplicate: false, applied: false });
+    const after = await itemsOf(orderId);
+    for (const field of ['status', 'statusSince', 'statusOccurredAt', 'dueAt', 'dueShard', 'lastLocation', 'pickedUpAt']) {
+      expect(after.head?.[field], field).toEqual(stored[field]);
+    }
+    expect(after.head?.headSeq).toBe(6);
+    expect(after.events.slice(-2).map((e) => [e.event.status, e.event.late, e.event.statusChanged])).toEqual([
+      ['in_transit', true, false],
+      ['picked_up', true, false],
+    ]);
+    expect(after.ids.find((i) => i.sk === keys.idempotency('l-3'))).toMatchObject({ seq: 5, status: 'at_hub', applied: false });
+
+    // A replay acks as the original did, from either process.
+    expect(await other.checkpoint(driver, { ...cp(orderId, 'in_transit', 'l-3'), occurredAt: at(30), location: { lat: 1, lng: 1 } })).toEqual({
+      ...late,
+      duplicate: true,
+    });
+    // A progress update is applied and keeps the status's device time.
+    expect(await service.checkpoint(driver, { ...cp(orderId, 'at_hub', 'l-5'), occurredAt: at(5) })).toMatchObject({ seq: 7, applied: true });
+    expect((await itemsOf(orderId)).head?.statusOccurredAt).toBe(at(10));
+  });
+
+  it('stores nothing for a checkpoint whose occurredAt is out of bounds', async () => {
+    const orderId = await newAssignedOrder();
+    const before = await itemsOf(orderId);
+    const ahead = new Date(Date.now() + 6 * 60_000).toISOString();
+    const behind = new Date(Date.now() - 8 * 86_400_000).toISOString();
+    for (const occurredAt of [ahead, behind]) {
+      await expect(service.checkpoint(driver, { ...cp(orderId, 'picked_up', `b-${occurredAt}`), occurredAt })).rejects.toMatchObject({
+        code: 'VALIDATION',
+        details: { issues: [{ field: 'occurredAt' }] },
+      });
+    }
+    const after = await itemsOf(orderId);
+    expect(after.events).toHaveLength(before.events.length);
+    expect(after.ids).toHaveLength(0);
+    expect(after.head).toEqual(before.head);
   });
 
   it('stores nothing for an illegal transition', async () => {

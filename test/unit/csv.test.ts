@@ -128,6 +128,25 @@ describe('timelineToCsv', () => {
   });
 });
 
+describe('timelineToCsv: the late column (CONTRACT §3)', () => {
+  it('is the last column: true on a late checkpoint, false on any other checkpoint, empty on other kinds', () => {
+    // Arrange
+    const late: OrderEvent = { ...(checkpoint as Extract<OrderEvent, { kind: 'checkpoint' }>), seq: 3, status: 'in_transit', previousStatus: 'at_hub', statusChanged: false, late: true };
+
+    // Act
+    const rows = parseCsv(timelineToCsv([created, checkpoint, late]));
+
+    // Assert
+    expect(TIMELINE_CSV_COLUMNS.at(-1)).toBe('late');
+    expect(rows[0]?.at(-1)).toBe('late');
+    expect(column(rows[1], 'late')).toBe('');
+    expect(column(rows[2], 'late')).toBe('false');
+    expect(column(rows[3], 'late')).toBe('true');
+    expect(column(rows[3], 'status')).toBe('in_transit');
+    expect(column(rows[3], 'previous_status')).toBe('at_hub');
+  });
+});
+
 describe('csvCell', () => {
   it.each([
     [undefined, ''],

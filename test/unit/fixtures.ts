@@ -44,7 +44,8 @@ export function rawCheckpoint(status: string, extra: Record<string, unknown> = {
     eventId: 'evt-1',
     orderId: 'ord-1',
     status,
-    occurredAt: '2024-05-01T10:00:00Z',
+    // T0 on the device: at or before the server times these tests use, within CONTRACT §3's bounds.
+    occurredAt: '2024-05-01T08:00:00Z',
     ...(status === 'delivered' && { proof: { recipientType: 'self' } }),
     ...((status === 'attempt_failed' || status === 'exception') && { reason: 'nobody home' }),
     ...extra,

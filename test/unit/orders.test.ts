@@ -167,7 +167,7 @@ describe('planCheckpoint', () => {
       status: 'out_for_delivery',
       previousStatus: 'out_for_delivery',
       statusChanged: false,
-      occurredAt: '2024-05-01T10:00:00Z',
+      occurredAt: '2024-05-01T08:00:00Z',
       location: { lat: 51.51, lng: -0.13, accuracyM: 8 },
       note: 'traffic',
     });

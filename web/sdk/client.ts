@@ -74,11 +74,19 @@ export class WaypostRequestError extends Error {
 const RETRYABLE: ReadonlySet<string> = new Set(['INTERNAL', 'RATE_LIMITED', 'TIMEOUT', 'DISCONNECTED', 'UNAUTHORIZED']);
 
 export type Ack = Record<string, unknown> & { type: 'ack'; reqId?: string };
+/** A checkpoint's ack (CONTRACT §5, §3). */
 export interface CheckpointAck extends Ack {
   orderId: string;
   seq: number;
+  /** The order's status after the checkpoint: for a late one, its current status, not the one posted. */
   status: string;
   duplicate: boolean;
+  /**
+   * False when the checkpoint was late (it happened before the checkpoint
+   * that set the order's current status): recorded with `late: true`, status
+   * unchanged. True for every other checkpoint.
+   */
+  applied: boolean;
 }
 export interface MessageAck extends Ack {
   orderId: string;

@@ -194,7 +194,10 @@ export class CheckpointForm {
       this.recipientName.value = '';
       acked.then(
         (ack) => {
-          this.output.textContent = `${statusLabel(status)} recorded (#${ack.seq}${ack.duplicate ? ', already there' : ''}).`;
+          this.output.textContent =
+            ack.applied === false
+              ? `${statusLabel(status)} recorded late (#${ack.seq}${ack.duplicate ? ', already there' : ''}): it happened before the order was ${statusLabel(ack.status as Status).toLowerCase()}, so the status did not change.`
+              : `${statusLabel(status)} recorded (#${ack.seq}${ack.duplicate ? ', already there' : ''}).`;
         },
         (err: unknown) => {
           this.output.textContent = `${statusLabel(status)} was refused: ${describeError(err)}`;

@@ -1,7 +1,9 @@
 /**
  * The order's timeline: created, assignments, checkpoints (place, time on the
  * device and time received, proof, reason, note) and alerts, oldest first.
- * Messages and read marks are in the conversation.
+ * A late checkpoint (CONTRACT §3) is marked "late" in words, with a line
+ * saying it did not change the status. Messages and read marks are in the
+ * conversation.
  */
 import type { Destination, OrderEvent } from '../../../shared/domain/model';
 import { h, type Child } from '../dom';
@@ -42,10 +44,27 @@ function entry(e: OrderEvent, destination: Destination | undefined): HTMLElement
     case 'checkpoint': {
       const loc = e.location;
       const toDest = loc && destination?.lat !== undefined && destination.lng !== undefined ? distanceM(loc, { lat: destination.lat, lng: destination.lng }) : undefined;
+      const late = e.late === true;
       return h(
         'li',
-        { class: `tl tl-checkpoint${e.statusChanged ? '' : ' tl-progress'}`, 'data-seq': e.seq, 'data-status': e.status },
-        h('p', { class: 'tl-head' }, statusBadge(e.status), e.statusChanged ? '' : ' progress update', ' by ', actorText(e)),
+        {
+          class: `tl tl-checkpoint${late ? ' tl-late' : e.statusChanged ? '' : ' tl-progress'}`,
+          'data-seq': e.seq,
+          'data-status': e.status,
+          'data-late': late ? 'true' : undefined,
+        },
+        h(
+          'p',
+          { class: 'tl-head' },
+          statusBadge(e.status),
+          late ? [' ', h('span', { class: 'late-badge', title: 'Happened before the checkpoint that set the current status' }, h('span', { 'aria-hidden': 'true' }, '↶ '), 'late')] : null,
+          late || e.statusChanged ? '' : ' progress update',
+          ' by ',
+          actorText(e),
+        ),
+        late
+          ? h('p', { class: 'tl-late-note' }, `Arrived late; did not change the status (the order was already ${statusLabel(e.previousStatus).toLowerCase()}).`)
+          : null,
         h(
           'dl',
           null,

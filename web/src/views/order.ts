@@ -194,7 +194,8 @@ export function orderPage(orderId: string): View {
       if (order) {
         order.headSeq = Math.max(order.headSeq, e.seq);
         if (e.kind === 'checkpoint') {
-          if (e.location) order.lastLocation = e.location;
+          // A late checkpoint (CONTRACT §3) moves neither the status nor the last position.
+          if (e.location && e.late !== true) order.lastLocation = e.location;
           if (e.statusChanged && Date.parse(e.at) >= Date.parse(order.statusSince)) {
             order.status = e.status;
             order.statusSince = e.at;
