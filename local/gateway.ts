@@ -257,6 +257,7 @@ export class LocalGateway {
     try {
       exp = await lookup(c.id);
     } catch (err) {
+      if (c.disconnected) return;
       this.options.log.warn('could not read a connection\'s expiry; trying again', { connectionId: c.id, error: err });
       c.expiryTimer = setTimeout(() => void this.watchExpiry(c), 1000);
       return;

@@ -154,9 +154,10 @@ export class FanoutService {
               return;
             }
             if (verdict === 'revoke') {
-              this.forgetMember(tenant, room, connectionId);
               // Exactly one remover tells it: whoever finds the membership still there.
-              if (!(await this.connections.leave(connectionId, tenant, room))) return;
+              const left = await this.connections.leave(connectionId, tenant, room);
+              this.forgetMember(tenant, room, connectionId);
+              if (!left) return;
               revokedHere = true;
               const revoke = { room, connectionId };
               owed.set(target, revoke);
