@@ -4,15 +4,19 @@
  * whose right has gone `revoked` once, never the event, and removes it (so no
  * other process tells it again); a member whose token expired gets nothing
  * and is closed and removed; a renewal that has not reached a membership yet
- * still counts.
+ * still counts. And `$default` refuses a frame from a connection whose token
+ * has expired and closes it (how the cloud deletes it), unless another process
+ * renewed it.
  */
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Principal } from '../../shared/domain/model';
 import { DEFAULT_SLA_POLICY } from '../../shared/domain/sla';
+import { createTokenVerifier } from '../../shared/runtime/auth';
 import { createLogger } from '../../shared/runtime/log';
 import { FanoutService } from '../../shared/services/fanout-service';
 import { OrdersService } from '../../shared/services/orders-service';
+import { RealtimeService } from '../../shared/services/realtime-service';
 import { DynamoConnectionStore } from '../../shared/store/connection-store';
 import { DynamoOrderStore } from '../../shared/store/dynamo-order-store';
 import type { Notifier } from '../../shared/store/notifier';
@@ -254,5 +258,45 @@ describe('the fan-out re-checks rights on every push', () => {
     await fanout.deliver(await streamed(orderId, message.seq));
     expect(api.eventSeqs('renewing')).toEqual([message.seq]);
     expect(api.closed).toEqual([]);
+  });
+});
+
+describe('a frame from a connection whose token has expired', () => {
+  function realtime(closed: string[]) {
+    return new RealtimeService({
+      orders,
+      connections,
+      alerts: { acknowledge: async () => ({}) },
+      verifyToken: createTokenVerifier({ mode: 'hs256', secret: 'rights-secret' }),
+      closeConnection: async (connectionId) => closed.push(connectionId),
+      log: createLogger(),
+    });
+  }
+
+  it('is refused with UNAUTHORIZED and the connection is closed, in a process that knew it and in one that did not', async () => {
+    const exp = nowSeconds() + 2;
+    const closed: string[] = [];
+    const knew = realtime(closed);
+    await knew.connect('late-1', holding(driverA, exp));
+    await connections.put('late-2', holding(driverA, exp), new Date());
+    expect(await knew.handleFrame('late-1', JSON.stringify({ action: 'ping', reqId: 'p0' }))).toMatchObject({ type: 'ack', reqId: 'p0' });
+
+    while (Date.now() < exp * 1000) await new Promise((r) => setTimeout(r, 20));
+    for (const [service, id] of [[knew, 'late-1'], [realtime(closed), 'late-2']] as const) {
+      const reply = await service.handleFrame(id, JSON.stringify({ action: 'ping', reqId: 'p1' }));
+      expect(reply).toMatchObject({ type: 'error', reqId: 'p1', code: 'UNAUTHORIZED', message: expect.stringMatching(/expired/) });
+    }
+    expect(closed).toEqual(['late-1', 'late-2']);
+  });
+
+  it('is served when another process renewed the connection after this one last saw it', async () => {
+    const exp = nowSeconds() + 1;
+    const closed: string[] = [];
+    const here = realtime(closed);
+    await here.connect('renewed-elsewhere', holding(driverA, exp));
+    expect(await connections.renew('renewed-elsewhere', exp + 3600)).toBe(true);
+    while (Date.now() < exp * 1000) await new Promise((r) => setTimeout(r, 20));
+    expect(await here.handleFrame('renewed-elsewhere', JSON.stringify({ action: 'ping', reqId: 'p' }))).toMatchObject({ type: 'ack', reqId: 'p' });
+    expect(closed).toEqual([]);
   });
 });
