@@ -90,7 +90,7 @@ export class RealtimeApi extends Construct {
     this.defaultFn = new AppFunction(this, 'DefaultFn', {
       ...common,
       name: 'ws-default',
-      description: 'Waypost $default: route a client frame (subscribe, checkpoint, message, read, ackAlert)',
+      description: 'Waypost $default: route a client frame (subscribe, checkpoint, message, read, ackAlert, auth)',
     });
     grantTableAccess(this.defaultFn, { table: tables.orders, actions: ['GetItem', 'Query', 'PutItem', 'UpdateItem'] });
     grantTableAccess(this.defaultFn, { table: tables.connections, actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'] });
@@ -133,18 +133,30 @@ export class RealtimeApi extends Construct {
       timeout: Duration.seconds(30),
       environment: { ...env, WAYPOST_CALLBACK_URL: this.stage.callbackUrl },
     });
-    // Members are queried per room; a gone (410) member is read and deleted with its memberships.
-    grantTableAccess(this.fanoutFn, { table: tables.connections, actions: ['Query', 'GetItem', 'BatchWriteItem'] });
-    const connectionsArn = Stack.of(this).formatArn({
-      service: 'execute-api',
-      resource: this.api.apiId,
-      resourceName: `${this.stage.stageName}/POST/@connections/*`,
-    });
-    Grant.addToPrincipal({ grantee: this.fanoutFn, actions: ['execute-api:ManageConnections'], resourceArns: [connectionsArn] });
-    acknowledge(
-      this.fanoutFn.executionRole,
-      wildcardResourceFinding(this, connectionsArn),
-      'Connection ids are created at run time: the grant is POST (PostToConnection) on this API and stage only, for any connection.',
+    // Members are queried per room; a gone (410) or expired member is read and deleted with its memberships; a member
+    // whose right has gone leaves the room (one transaction: the connection's room set and the membership) and the
+    // order room's epoch moves on (UpdateItem on the order head).
+    grantTableAccess(this.fanoutFn, { table: tables.connections, actions: ['Query', 'GetItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem'] });
+    grantTableAccess(this.fanoutFn, { table: tables.orders, actions: ['UpdateItem'] });
+    // The fan-out posts to members and deletes connections whose token expired; $default deletes a connection that
+    // sends a frame after its token expired. Nothing else may manage connections.
+    const connectionsArn = (method: 'POST' | 'DELETE') =>
+      Stack.of(this).formatArn({ service: 'execute-api', resource: this.api.apiId, resourceName: `${this.stage.stageName}/${method}/@connections/*` });
+    const manage = (fn: AppFunction, methods: readonly ('POST' | 'DELETE')[], why: string) => {
+      const arns = methods.map(connectionsArn);
+      Grant.addToPrincipal({ grantee: fn, actions: ['execute-api:ManageConnections'], resourceArns: arns });
+      for (const arn of arns) acknowledge(fn.executionRole, wildcardResourceFinding(this, arn), why);
+    };
+    manage(
+      this.fanoutFn,
+      ['POST', 'DELETE'],
+      'Connection ids are created at run time: the grant is POST (PostToConnection) and DELETE (DeleteConnection, for expired tokens) on this API and stage only, for any connection.',
+    );
+    this.defaultFn.addEnvironment('WAYPOST_CALLBACK_URL', this.stage.callbackUrl);
+    manage(
+      this.defaultFn,
+      ['DELETE'],
+      'Connection ids are created at run time: the grant is DELETE (DeleteConnection of a connection whose token expired) on this API and stage only, for any connection.',
     );
 
     this.failedFanout = new Queue(this, 'FanoutFailures', {

@@ -4,7 +4,9 @@
  *   token (401 and no socket otherwise), turns each text frame into a
  *   `$default` event and sends the route response back, and calls
  *   `$disconnect` when the socket ends; with API Gateway's limits (128 KiB
- *   messages, close 1009 past it; 10 min idle; 2 h at most);
+ *   messages, close 1009 past it; 10 min idle; 2 h at most), and the
+ *   contract's own: a socket closes with 4001 when its token expires
+ *   (CONTRACT §2), unless the client renewed it with `auth` before then;
  * - answers the `@connections` management API (`POST`/`GET`/`DELETE
  *   /@connections/{id}`, 410 for a gone connection), so
  *   `ApiGatewayManagementApiClient` runs unchanged against it;
@@ -18,6 +20,9 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../shared/runtime/log';
 import { invoke, type LambdaHandler } from './lambda';
+
+/** The close code of a socket whose token expired (CONTRACT §2). */
+export const TOKEN_EXPIRED_CLOSE_CODE = 4001;
 
 /** API Gateway's WebSocket message limit: larger messages close the socket with 1009. */
 export const WS_MESSAGE_MAX_BYTES = 128 * 1024;
@@ -71,6 +76,13 @@ export interface GatewayOptions {
   readonly routes: readonly LocalRoute[];
   /** Until true, WebSocket upgrades are refused with 503. */
   readonly isReady: () => boolean;
+  /**
+   * A connection's token expiry as the handlers keep it (epoch seconds; moved
+   * on by `auth`), or null when the connection is not known. Read after
+   * `$connect` and again when that time comes: the socket is closed with 4001
+   * then, unless it was renewed. Without it, sockets live to the 2-hour limit.
+   */
+  readonly connectionExpiry?: (connectionId: string) => Promise<number | null>;
 }
 
 interface Connection {
@@ -82,6 +94,10 @@ interface Connection {
   lastActiveAt: Date;
   idleTimer: NodeJS.Timeout;
   readonly hardTimer: NodeJS.Timeout;
+  /** Fires at the token's expiry, to check for a renewal and otherwise close with 4001. */
+  expiryTimer?: NodeJS.Timeout;
+  /** The token's expiry (epoch seconds) as last read. */
+  exp?: number;
   /** Frames of one connection are handled one after another, in arrival order. */
   queue: Promise<void>;
   disconnected: boolean;
@@ -226,6 +242,34 @@ export class LocalGateway {
     });
     ws.on('close', () => void this.onClosed(c));
     ws.on('error', (err) => this.options.log.debug('websocket error', { connectionId: id, error: err }));
+    void this.watchExpiry(c);
+  }
+
+  /**
+   * Close the socket with 4001 when its token expires: read the expiry the
+   * handlers keep for it, wait until then, and read it again (the client may
+   * have renewed with `auth`), until it is past.
+   */
+  private async watchExpiry(c: Connection): Promise<void> {
+    const lookup = this.options.connectionExpiry;
+    if (lookup === undefined || c.disconnected) return;
+    let exp: number | null;
+    try {
+      exp = await lookup(c.id);
+    } catch (err) {
+      if (c.disconnected) return;
+      this.options.log.warn('could not read a connection\'s expiry; trying again', { connectionId: c.id, error: err });
+      c.expiryTimer = setTimeout(() => void this.watchExpiry(c), 1000);
+      return;
+    }
+    if (c.disconnected) return;
+    const wait = exp === null ? 0 : exp * 1000 - Date.now();
+    if (exp !== null) c.exp = exp;
+    if (wait <= 0) {
+      await this.drop(c, TOKEN_EXPIRED_CLOSE_CODE, 'Token expired');
+      return;
+    }
+    c.expiryTimer = setTimeout(() => void this.watchExpiry(c), Math.min(wait, 2 ** 31 - 1));
   }
 
   private touch(c: Connection): void {
@@ -258,6 +302,7 @@ export class LocalGateway {
     c.disconnected = true;
     clearTimeout(c.idleTimer);
     clearTimeout(c.hardTimer);
+    clearTimeout(c.expiryTimer);
     this.connections.delete(c.id);
     await c.queue.catch(() => undefined);
     try {
@@ -353,10 +398,15 @@ export class LocalGateway {
           LastActiveAt: c.lastActiveAt.toISOString(),
           Identity: { SourceIp: c.sourceIp, UserAgent: c.userAgent },
         });
-      case 'DELETE':
+      case 'DELETE': {
         if (!c) return gone();
-        await this.drop(c, 1000, 'Closed by server');
+        // The handlers delete a connection whose token expired: locally that is a 4001 close.
+        const expired = c.exp !== undefined && c.exp * 1000 <= Date.now();
+        // As API Gateway: answered at once, `$disconnect` follows (a handler
+        // closing its own connection must not wait for its own frame to end).
+        void this.drop(c, expired ? TOKEN_EXPIRED_CLOSE_CODE : 1000, expired ? 'Token expired' : 'Closed by server');
         return { status: 204, headers: {}, body: Buffer.alloc(0) };
+      }
       default:
         return jsonAnswer(405, { message: 'Method not allowed' });
     }

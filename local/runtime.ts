@@ -158,6 +158,8 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
     },
     routes: [health, local, sns.route(), staticRoute()],
     isReady: () => ready,
+    // The token expiry the handlers keep on the connection item (moved on by `auth`).
+    connectionExpiry: async (connectionId) => (await wiring.connectionStore().get(connectionId))?.exp ?? null,
   });
   const port = await gateway.listen();
   process.env.WAYPOST_CALLBACK_URL = `http://127.0.0.1:${port}`;

@@ -35,6 +35,8 @@ export const orderStore = once(() => new DynamoOrderStore(documentClient(), conf
 export const connectionStore = once(() => new DynamoConnectionStore(documentClient(), config().connectionsTable));
 export const policyStore = once(() => new DynamoPolicyStore(documentClient(), config().ordersTable, config().defaultSlaPolicy));
 export const alertStore = once(() => new DynamoAlertStore(documentClient(), config().ordersTable));
+/** `@connections` (pushes, and closing connections); needs `WAYPOST_CALLBACK_URL`, so it is built on first use. */
+export const notifier = once(() => new ApiGatewayNotifier(managementClient()));
 export const ordersService = once(() => new OrdersService({ orders: orderStore(), policies: policyStore() }));
 export const slaService = once(
   () =>
@@ -52,9 +54,11 @@ export const realtimeService = once(
       orders: ordersService(),
       connections: connectionStore(),
       alerts: { acknowledge: async (p, alertId) => ({ alert: await slaService().acknowledge(p, alertId) }) },
+      verifyToken: verifyToken(),
+      closeConnection: (connectionId) => notifier().disconnect(connectionId),
       log: logger().child({ fn: 'ws' }),
     }),
 );
 export const fanoutService = once(
-  () => new FanoutService(connectionStore(), new ApiGatewayNotifier(managementClient()), logger().child({ fn: 'fanout' })),
+  () => new FanoutService(connectionStore(), notifier(), logger().child({ fn: 'fanout' }), orderStore()),
 );

@@ -90,7 +90,7 @@ export async function handleHttp(event: APIGatewayProxyEventV2): Promise<Result>
   const method = event.requestContext.http.method.toUpperCase();
   const path = event.rawPath;
   if (method === 'GET' && path === '/api/health') return json(200, { ok: true });
-  const principal = await verifyToken()(bearerToken(header(event, 'authorization')));
+  const { principal } = await verifyToken()(bearerToken(header(event, 'authorization')));
   const { handle } = router.match(method, path);
   const raw = event.body == null ? '' : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
   if (Buffer.byteLength(raw, 'utf8') > HTTP_BODY_MAX_BYTES) throw new PayloadTooLargeError(HTTP_BODY_MAX_BYTES);

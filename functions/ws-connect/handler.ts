@@ -14,8 +14,8 @@ export async function connect(event: WsConnectEvent): Promise<WsResult> {
   const token =
     event.queryStringParameters?.token ?? bearerToken(event.headers?.authorization ?? event.headers?.Authorization);
   try {
-    const principal = await verifyToken()(token);
-    await realtimeService().connect(event.requestContext.connectionId, principal);
+    const verified = await verifyToken()(token);
+    await realtimeService().connect(event.requestContext.connectionId, verified);
     return { statusCode: 200 };
   } catch (err) {
     if (err instanceof UnauthorizedError) return { statusCode: 401, body: err.message };

@@ -11,25 +11,38 @@ import type { Status } from './statuses';
 /** Statuses a retailer may post (subject to the order's history, see `authorizeCheckpoint`). */
 export const RETAILER_STATUSES: readonly Status[] = ['cancelled', 'followed_up'];
 
-export function isAssignedDriver(p: Principal, head: OrderHead): boolean {
-  return p.role === 'driver' && head.driverId !== undefined && head.driverId === p.sub;
+/**
+ * What the right to read an order rests on: its tenant, its retailer and its
+ * current driver. An order head has all three; so does each event's routing
+ * item on the stream, which is how the fan-out re-checks rights on every push.
+ */
+export type OrderAccess = Pick<OrderHead, 'tenant' | 'retailerId' | 'driverId'>;
+
+export function isAssignedDriver(p: Principal, order: OrderAccess): boolean {
+  return p.role === 'driver' && order.driverId !== undefined && order.driverId === p.sub;
 }
 
-export function isOwnRetailer(p: Principal, head: OrderHead): boolean {
-  return p.role === 'retailer' && p.retailerId !== undefined && head.retailerId === p.retailerId;
+export function isOwnRetailer(p: Principal, order: OrderAccess): boolean {
+  return p.role === 'retailer' && p.retailerId !== undefined && order.retailerId === p.retailerId;
 }
 
-/** May `p` read, subscribe to and (when this returns) message on this order? */
-export function mayAccessOrder(p: Principal, head: OrderHead): boolean {
-  return p.role === 'dispatcher' || isOwnRetailer(p, head) || isAssignedDriver(p, head);
+/**
+ * May `p` read, subscribe to and (when this returns true) message on an order
+ * with this tenant, retailer and driver? The one rule behind every read,
+ * subscribe and push (CONTRACT §2): dispatchers of the tenant, the order's own
+ * retailer, its assigned driver. Pure; never throws.
+ */
+export function mayReadOrder(p: Principal, order: OrderAccess): boolean {
+  if (p.tenant !== order.tenant) return false;
+  return p.role === 'dispatcher' || isOwnRetailer(p, order) || isAssignedDriver(p, order);
 }
 
 export function authorizeReadOrder(p: Principal, head: OrderHead): void {
-  if (!mayAccessOrder(p, head)) throw new ForbiddenError(`You may not see order "${head.orderId}".`);
+  if (!mayReadOrder(p, head)) throw new ForbiddenError(`You may not see order "${head.orderId}".`);
 }
 
 export function authorizeMessage(p: Principal, head: OrderHead): void {
-  if (!mayAccessOrder(p, head)) throw new ForbiddenError(`You may not post messages on order "${head.orderId}".`);
+  if (!mayReadOrder(p, head)) throw new ForbiddenError(`You may not post messages on order "${head.orderId}".`);
 }
 
 /**
@@ -82,6 +95,20 @@ export function listScope(p: Principal, retailerId: string | undefined): ListSco
     case 'driver':
       if (retailerId !== undefined) throw new ForbiddenError('A driver lists the orders assigned to them.');
       return { by: 'driver', driverId: p.sub };
+  }
+}
+
+/**
+ * May a connection of `current` go on as `next` (the `auth` action, CONTRACT
+ * §2 and §5)? Only the same identity may renew: the same `sub`, `tenant` and
+ * `role`, and for a retailer the same `retailerId`, since rights were granted
+ * to that identity. Throws `ForbiddenError` otherwise.
+ */
+export function authorizeRenewal(current: Principal, next: Principal): void {
+  const same =
+    current.sub === next.sub && current.tenant === next.tenant && current.role === next.role && current.retailerId === next.retailerId;
+  if (!same) {
+    throw new ForbiddenError('The new token is for another identity: sub, tenant, role and retailerId must stay the same. Connect again to change identity.');
   }
 }
 

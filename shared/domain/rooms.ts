@@ -5,6 +5,7 @@
  */
 import { ForbiddenError } from './errors';
 import type { OrderEvent, Principal } from './model';
+import { mayReadOrder, type OrderAccess } from './permissions';
 
 export type Room =
   | { readonly type: 'order'; readonly orderId: string }
@@ -60,4 +61,41 @@ export function roomsForEvent(event: OrderEvent, retailerId: string): string[] {
   if (isFeedEvent(event)) rooms.push(`retailer:${retailerId}`, 'dispatch');
   else if (event.kind === 'assigned') rooms.push('dispatch');
   return rooms;
+}
+
+/** Why a connection stops hearing a room (CONTRACT §2): the right to read the order went. */
+export const REVOKED_REASON = 'unassigned';
+
+/** The push that tells a connection it has left a room for good. */
+export interface RevokedFrame {
+  readonly type: 'revoked';
+  readonly room: string;
+  readonly reason: typeof REVOKED_REASON;
+}
+
+export function revokedFrame(room: string): RevokedFrame {
+  return { type: 'revoked', room, reason: REVOKED_REASON };
+}
+
+/** Who holds a room membership, and until when. */
+export interface MemberRights {
+  readonly principal: Principal;
+  /** The expiry of the connection's token (its `exp` claim), epoch seconds. */
+  readonly exp: number;
+}
+
+/**
+ * What the fan-out does with one member of `room` for an event of an order
+ * with `order`'s tenant, retailer and driver, at `nowMs` (epoch ms):
+ * `expired` when the member's token has run out (at `exp` exactly pushes
+ * stop), `revoke` when it may no longer read the order (the same rule as
+ * subscribe: `mayReadOrder`), else `push`. `order` undefined: the event's
+ * routing item predates rights stamping and only expiry is checked. Feed
+ * rooms are granted on the principal alone, which never changes on a
+ * connection, so only expiry is checked for them.
+ */
+export function pushVerdict(member: MemberRights, room: string, order: OrderAccess | undefined, nowMs: number): 'push' | 'revoke' | 'expired' {
+  if (member.exp * 1000 <= nowMs) return 'expired';
+  if (order !== undefined && parseRoom(room).type === 'order' && !mayReadOrder(member.principal, order)) return 'revoke';
+  return 'push';
 }

@@ -146,6 +146,12 @@ export const ackAlertFrameSchema = z.object({
   alertId: idSchema,
 });
 export const pingFrameSchema = z.object({ action: z.literal('ping'), reqId: reqIdSchema });
+/** A fresh token for the same identity: the connection lives on until its `exp` (CONTRACT §2, §5). */
+export const authFrameSchema = z.object({
+  action: z.literal('auth'),
+  reqId: reqIdSchema,
+  token: z.string().min(1, 'must not be empty').max(16_384, 'must be at most 16384 characters'),
+});
 
 /** Every client request, by action. */
 export const FRAME_SCHEMAS = {
@@ -156,6 +162,7 @@ export const FRAME_SCHEMAS = {
   read: readFrameSchema,
   ackAlert: ackAlertFrameSchema,
   ping: pingFrameSchema,
+  auth: authFrameSchema,
 } as const;
 
 export type Action = keyof typeof FRAME_SCHEMAS;

@@ -9,7 +9,18 @@ import type { Principal } from '../domain/model';
 import { claimsSchema, type Role } from '../domain/schemas';
 import type { JwtConfig } from './config';
 
-export type TokenVerifier = (token: string | undefined) => Promise<Principal>;
+/** A token that verified: who it proves, and until when (its `exp` claim, epoch seconds). */
+export interface VerifiedToken {
+  readonly principal: Principal;
+  readonly exp: number;
+}
+
+/**
+ * Verifies a token (signature, algorithm, expiry, Waypost's claims). Throws
+ * `UnauthorizedError` for a missing, forged, expired or incomplete token; the
+ * token itself is never put in the error or a log.
+ */
+export type TokenVerifier = (token: string | undefined) => Promise<VerifiedToken>;
 
 export function createTokenVerifier(jwt: JwtConfig): TokenVerifier {
   const verify =
@@ -38,8 +49,8 @@ export function createTokenVerifier(jwt: JwtConfig): TokenVerifier {
     }
     const claims = claimsSchema.safeParse(payload);
     if (!claims.success) throw new UnauthorizedError('The token lacks the claims Waypost needs (sub, tenant, role, exp).');
-    const { sub, tenant, role, retailerId } = claims.data;
-    return { sub, tenant, role, ...(retailerId !== undefined && { retailerId }) };
+    const { sub, tenant, role, retailerId, exp } = claims.data;
+    return { principal: { sub, tenant, role, ...(retailerId !== undefined && { retailerId }) }, exp };
   };
 }
 

@@ -13,11 +13,13 @@ import {
   type WaypostError,
 } from '../domain/errors';
 import type { Principal } from '../domain/model';
+import { authorizeRenewal } from '../domain/permissions';
 import { authorizeFeedRoom, parseRoom } from '../domain/rooms';
 import { FRAME_SCHEMAS, isAction, parseOrThrow, type Frame, type FrameOf } from '../domain/schemas';
+import type { TokenVerifier, VerifiedToken } from '../runtime/auth';
 import type { Logger } from '../runtime/log';
 import { RecentMap } from '../runtime/recent-map';
-import type { ConnectionStore } from '../store/connection-store';
+import type { ConnectionHolder, ConnectionStore } from '../store/connection-store';
 import type { OrdersService } from './orders-service';
 
 /** Requests over this many bytes are refused with PAYLOAD_TOO_LARGE. */
@@ -36,6 +38,13 @@ export interface RealtimeServiceDeps {
   readonly orders: OrdersService;
   readonly connections: ConnectionStore;
   readonly alerts: AlertActions;
+  /** Verifies the token of an `auth` frame, as `$connect` verifies the first one. */
+  readonly verifyToken: TokenVerifier;
+  /**
+   * Closes a connection from the server side (`DeleteConnection`): used for a
+   * connection whose token has expired when it sends a frame.
+   */
+  readonly closeConnection: (connectionId: string) => Promise<unknown>;
   readonly log: Logger;
   readonly now?: () => Date;
 }
@@ -47,21 +56,27 @@ function reqIdOf(value: unknown): string | undefined {
 }
 
 export class RealtimeService {
-  /** Who is behind a connection never changes while it is open: each process remembers it instead of reading it per frame. */
-  private readonly principals = new RecentMap<string, Principal>(10_000);
+  /**
+   * Who is behind a connection never changes while it is open, and its expiry
+   * changes only by `auth`: each process remembers both instead of reading
+   * them per frame. A remembered expiry that has passed is checked against
+   * the table (another process may have renewed it) before it counts.
+   */
+  private readonly holders = new RecentMap<string, ConnectionHolder>(10_000);
   private readonly now: () => Date;
 
   constructor(private readonly deps: RealtimeServiceDeps) {
     this.now = deps.now ?? (() => new Date());
   }
 
-  async connect(connectionId: string, principal: Principal): Promise<void> {
-    await this.deps.connections.put(connectionId, principal, this.now());
-    this.principals.set(connectionId, principal);
+  /** Record a connection whose token verified: it lives until the token's `exp`. */
+  async connect(connectionId: string, token: VerifiedToken): Promise<void> {
+    await this.deps.connections.put(connectionId, token, this.now());
+    this.holders.set(connectionId, token);
   }
 
   async disconnect(connectionId: string): Promise<void> {
-    this.principals.delete(connectionId);
+    this.holders.delete(connectionId);
     await this.deps.connections.remove(connectionId);
   }
 
@@ -96,9 +111,9 @@ export class RealtimeService {
         });
       }
       if (!isAction(action)) throw new UnknownActionError(action);
-      const principal = await this.principalOf(connectionId);
+      const holder = await this.holderOf(connectionId);
       const frame = parseOrThrow(FRAME_SCHEMAS[action], parsed, action) as Frame;
-      const fields = await this.dispatch(principal, connectionId, frame);
+      const fields = await this.dispatch(holder, connectionId, frame);
       const reqId = reqIdOf(parsed);
       return { type: 'ack', ...(reqId !== undefined && { reqId }), ...fields };
     } catch (err) {
@@ -121,19 +136,37 @@ export class RealtimeService {
     };
   }
 
-  private async principalOf(connectionId: string): Promise<Principal> {
-    const cached = this.principals.get(connectionId);
-    if (cached) return cached;
+  /**
+   * Who holds the connection, while its token lasts. A connection that is not
+   * known, or whose token has expired (here and in the table), is closed and
+   * refused with `UNAUTHORIZED`: it lives no longer than its token.
+   */
+  private async holderOf(connectionId: string): Promise<ConnectionHolder> {
+    const nowMs = this.now().getTime();
+    const cached = this.holders.get(connectionId);
+    if (cached !== undefined && cached.exp * 1000 > nowMs) return cached;
     const record = await this.deps.connections.get(connectionId);
-    if (record === null) throw new UnauthorizedError('This connection is not known or has expired; reconnect.');
-    this.principals.set(connectionId, record.principal);
-    return record.principal;
+    if (record === null || record.exp * 1000 <= nowMs) {
+      this.holders.delete(connectionId);
+      try {
+        await this.deps.closeConnection(connectionId);
+      } catch (err) {
+        this.deps.log.warn('could not close an expired connection', { connectionId, error: err });
+      }
+      throw new UnauthorizedError(
+        record === null ? 'This connection is not known or has expired; reconnect.' : 'Your token has expired; connect again with a fresh one.',
+      );
+    }
+    const holder: ConnectionHolder = { principal: record.principal, exp: record.exp };
+    this.holders.set(connectionId, holder);
+    return holder;
   }
 
-  private async dispatch(p: Principal, connectionId: string, frame: Frame): Promise<Record<string, unknown>> {
+  private async dispatch(holder: ConnectionHolder, connectionId: string, frame: Frame): Promise<Record<string, unknown>> {
+    const p = holder.principal;
     switch (frame.action) {
       case 'subscribe':
-        return this.subscribe(p, connectionId, frame);
+        return this.subscribe(holder, connectionId, frame);
       case 'unsubscribe': {
         const left = await this.deps.connections.leave(connectionId, p.tenant, frame.room);
         const room = parseRoom(frame.room);
@@ -150,7 +183,27 @@ export class RealtimeService {
         return this.deps.alerts.acknowledge(p, frame.alertId);
       case 'ping':
         return { now: this.now().toISOString() };
+      case 'auth':
+        return this.renew(holder, connectionId, frame);
     }
+  }
+
+  /**
+   * `auth`: go on with a fresh token of the same identity. The token must
+   * verify as at `$connect` (else `UNAUTHORIZED`) and prove the same sub,
+   * tenant, role and retailerId (else `FORBIDDEN`); nothing changes on
+   * failure. The connection and its memberships then live until the new
+   * token's `exp`, which the ack carries (epoch seconds).
+   */
+  private async renew(holder: ConnectionHolder, connectionId: string, frame: FrameOf<'auth'>): Promise<{ exp: number }> {
+    const next = await this.deps.verifyToken(frame.token);
+    authorizeRenewal(holder.principal, next.principal);
+    if (!(await this.deps.connections.renew(connectionId, next.exp))) {
+      this.holders.delete(connectionId);
+      throw new UnauthorizedError('This connection is not known or has expired; reconnect.');
+    }
+    this.holders.set(connectionId, { principal: holder.principal, exp: next.exp });
+    return { exp: next.exp };
   }
 
   /**
@@ -160,21 +213,23 @@ export class RealtimeService {
    * gets it live; with `sinceSeq` the ack also carries the events in
    * (sinceSeq, headSeq].
    */
-  private async subscribe(p: Principal, connectionId: string, frame: FrameOf<'subscribe'>): Promise<Record<string, unknown>> {
+  private async subscribe(holder: ConnectionHolder, connectionId: string, frame: FrameOf<'subscribe'>): Promise<Record<string, unknown>> {
+    const p = holder.principal;
     const room = parseRoom(frame.room);
     if (room.type !== 'order') {
       authorizeFeedRoom(p, room);
-      await this.join(connectionId, p.tenant, frame.room);
+      await this.join(connectionId, frame.room, holder);
       return { room: frame.room };
     }
-    const joined = await this.deps.orders.joinRoom(p, room.orderId, () => this.join(connectionId, p.tenant, frame.room), frame.sinceSeq);
+    const joined = await this.deps.orders.joinRoom(p, room.orderId, () => this.join(connectionId, frame.room, holder), frame.sinceSeq);
     return { room: frame.room, headSeq: joined.headSeq, ...joined.catchUp };
   }
 
-  private async join(connectionId: string, tenant: string, room: string): Promise<void> {
-    const joined = await this.deps.connections.join(connectionId, tenant, room);
+  /** Write the membership, carrying who holds it and until when (the fan-out checks both on every push). */
+  private async join(connectionId: string, room: string, holder: ConnectionHolder): Promise<void> {
+    const joined = await this.deps.connections.join(connectionId, room, holder);
     if (!joined) {
-      this.principals.delete(connectionId);
+      this.holders.delete(connectionId);
       throw new UnauthorizedError('This connection is not known or has expired; reconnect.');
     }
   }

@@ -2,51 +2,80 @@
  * WebSocket connections and their room memberships. Membership items are
  * keyed by room, so fan-out queries one room's members and never scans.
  */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
   TransactWriteCommand,
+  UpdateCommand,
   type BatchWriteCommandOutput,
   type DynamoDBDocumentClient,
   type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import type { Principal } from '../domain/model';
+import type { MemberRights } from '../domain/rooms';
 import type { TransactItem } from './group-commit';
 import { keys } from './tables';
 
 /** API Gateway closes every WebSocket after two hours. */
 export const CONNECTION_TTL_SECONDS = 2 * 60 * 60;
 
-export interface ConnectionRecord {
+/**
+ * Who holds a connection and until when: the principal its token proved, and
+ * that token's `exp` (epoch seconds; moved on by the `auth` action). Stored on
+ * the connection item and on each of its membership items, so the fan-out
+ * decides per member without another read.
+ */
+export type ConnectionHolder = MemberRights;
+
+export interface ConnectionRecord extends ConnectionHolder {
   readonly connectionId: string;
-  readonly principal: Principal;
   readonly connectedAt: string;
-  /** Epoch seconds. */
+  /** When the item goes (TTL, API Gateway's two-hour limit), epoch seconds. */
   readonly expiresAt: number;
   readonly rooms: readonly string[];
 }
 
 export interface Membership {
   readonly connectionId: string;
+  /** When the item goes (TTL), epoch seconds. */
   readonly expiresAt: number;
+  /**
+   * The holder as of joining (its `exp` as renewed since). Absent on items
+   * written before memberships carried it: read the connection instead.
+   */
+  readonly holder?: ConnectionHolder;
 }
 
 export interface ConnectionStore {
-  put(connectionId: string, principal: Principal, connectedAt: Date): Promise<void>;
+  /** Record a new connection of `holder`. */
+  put(connectionId: string, holder: ConnectionHolder, connectedAt: Date): Promise<void>;
+  /** The connection, or null when there is none (or its item's TTL has passed). */
   get(connectionId: string): Promise<ConnectionRecord | null>;
-  /** Join a room; false if the connection no longer exists. */
-  join(connectionId: string, tenant: string, room: string): Promise<boolean>;
+  /**
+   * Join a room as `holder`; false if the connection no longer exists. The
+   * membership carries the holder, with the connection's current `exp` (a
+   * renewal that raced the join is not lost).
+   */
+  join(connectionId: string, room: string, holder: ConnectionHolder): Promise<boolean>;
   /** Leave a room; false when the connection was not in it (nothing changed). */
   leave(connectionId: string, tenant: string, room: string): Promise<boolean>;
   /** Connection ids currently in a room. */
   members(tenant: string, room: string): Promise<string[]>;
   /**
-   * A room's members with the time each membership expires (epoch seconds),
-   * expired ones left out; `consistent` reads every join that completed.
+   * A room's members, each with its holder and the time its item expires
+   * (epoch seconds), expired items left out; `consistent` reads every join
+   * that completed.
    */
   memberships(tenant: string, room: string, options?: { consistent?: boolean }): Promise<Membership[]>;
+  /**
+   * Move a connection's token expiry to `exp` (epoch seconds): the connection
+   * first, then each of its memberships. False when the connection does not
+   * exist (nothing changed).
+   */
+  renew(connectionId: string, exp: number): Promise<boolean>;
   /** Drop a connection and all its memberships. */
   remove(connectionId: string): Promise<void>;
 }
@@ -59,7 +88,7 @@ export class DynamoConnectionStore implements ConnectionStore {
     private readonly tableName: string,
   ) {}
 
-  async put(connectionId: string, principal: Principal, connectedAt: Date): Promise<void> {
+  async put(connectionId: string, holder: ConnectionHolder, connectedAt: Date): Promise<void> {
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
@@ -67,7 +96,8 @@ export class DynamoConnectionStore implements ConnectionStore {
           pk: keys.connection(connectionId),
           sk: keys.connectionMeta,
           connectionId,
-          principal: { ...principal },
+          principal: { ...holder.principal },
+          exp: holder.exp,
           connectedAt: connectedAt.toISOString(),
           expiresAt: Math.floor(connectedAt.getTime() / 1000) + CONNECTION_TTL_SECONDS,
         },
@@ -89,20 +119,46 @@ export class DynamoConnectionStore implements ConnectionStore {
     return {
       connectionId,
       principal: item.principal as Principal,
+      // A connection stored before tokens' expiry was kept lives as long as its item.
+      exp: typeof item.exp === 'number' ? item.exp : (item.expiresAt as number),
       connectedAt: item.connectedAt as string,
       expiresAt: item.expiresAt as number,
       rooms: item.rooms instanceof Set ? [...(item.rooms as Set<string>)] : [],
     };
   }
 
-  async join(connectionId: string, tenant: string, room: string): Promise<boolean> {
-    // Only a connection that still exists may join.
-    return this.changeRooms(connectionId, 'ADD', room, 'attribute_exists(pk)', {
-      Put: {
-        TableName: this.tableName,
-        Item: { pk: keys.room(tenant, room), sk: keys.connection(connectionId), connectionId, expiresAt: nowSeconds() + CONNECTION_TTL_SECONDS },
-      },
-    });
+  async join(connectionId: string, room: string, holder: ConnectionHolder): Promise<boolean> {
+    const tenant = holder.principal.tenant;
+    let exp = holder.exp;
+    // Only a connection that still exists, and whose expiry is the one written
+    // on the membership, may join: a renewal in between makes it join again
+    // with the renewed expiry.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const joined = await this.changeRooms(
+        connectionId,
+        'ADD',
+        room,
+        { expression: 'attribute_exists(pk) AND (#exp = :exp OR attribute_not_exists(#exp))', names: { '#exp': 'exp' }, values: { ':exp': exp } },
+        {
+          Put: {
+            TableName: this.tableName,
+            Item: {
+              pk: keys.room(tenant, room),
+              sk: keys.connection(connectionId),
+              connectionId,
+              principal: { ...holder.principal },
+              exp,
+              expiresAt: nowSeconds() + CONNECTION_TTL_SECONDS,
+            },
+          },
+        },
+      );
+      if (joined) return true;
+      const current = await this.get(connectionId);
+      if (current === null) return false;
+      exp = current.exp;
+    }
+    return false;
   }
 
   async leave(connectionId: string, tenant: string, room: string): Promise<boolean> {
@@ -121,7 +177,7 @@ export class DynamoConnectionStore implements ConnectionStore {
     connectionId: string,
     op: 'ADD' | 'DELETE',
     room: string,
-    metaCondition: string | undefined,
+    metaCondition: { expression: string; names: Record<string, string>; values: Record<string, unknown> } | undefined,
     membership: TransactItem,
   ): Promise<boolean> {
     try {
@@ -133,8 +189,11 @@ export class DynamoConnectionStore implements ConnectionStore {
                 TableName: this.tableName,
                 Key: { pk: keys.connection(connectionId), sk: keys.connectionMeta },
                 UpdateExpression: `${op} rooms :room`,
-                ...(metaCondition !== undefined && { ConditionExpression: metaCondition }),
-                ExpressionAttributeValues: { ':room': new Set([room]) },
+                ...(metaCondition !== undefined && {
+                  ConditionExpression: metaCondition.expression,
+                  ExpressionAttributeNames: metaCondition.names,
+                }),
+                ExpressionAttributeValues: { ':room': new Set([room]), ...metaCondition?.values },
               },
             },
             membership,
@@ -162,18 +221,68 @@ export class DynamoConnectionStore implements ConnectionStore {
           TableName: this.tableName,
           KeyConditionExpression: 'pk = :pk',
           ExpressionAttributeValues: { ':pk': keys.room(tenant, room) },
-          ProjectionExpression: 'connectionId, expiresAt',
+          ProjectionExpression: 'connectionId, expiresAt, principal, #exp',
+          ExpressionAttributeNames: { '#exp': 'exp' },
           ConsistentRead: options.consistent === true,
           ExclusiveStartKey: start,
         }),
       );
       for (const item of res.Items ?? []) {
         const expiresAt = item.expiresAt as number;
-        if (expiresAt > now) found.push({ connectionId: item.connectionId as string, expiresAt });
+        if (expiresAt <= now) continue;
+        const holder =
+          item.principal !== undefined && typeof item.exp === 'number' ? { principal: item.principal as Principal, exp: item.exp } : undefined;
+        found.push({ connectionId: item.connectionId as string, expiresAt, ...(holder !== undefined && { holder }) });
       }
       start = res.LastEvaluatedKey;
     } while (start !== undefined);
     return found;
+  }
+
+  async renew(connectionId: string, exp: number): Promise<boolean> {
+    let rooms: string[];
+    let tenant: string;
+    try {
+      const res = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: keys.connection(connectionId), sk: keys.connectionMeta },
+          UpdateExpression: 'SET #exp = :exp',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#exp': 'exp' },
+          ExpressionAttributeValues: { ':exp': exp },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const item = res.Attributes ?? {};
+      tenant = (item.principal as Principal).tenant;
+      rooms = item.rooms instanceof Set ? [...(item.rooms as Set<string>)] : [];
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+    // Then each membership, a few at a time; one left meanwhile is skipped.
+    const queue = [...rooms];
+    const worker = async () => {
+      for (let room = queue.shift(); room !== undefined; room = queue.shift()) {
+        try {
+          await this.doc.send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: { pk: keys.room(tenant, room), sk: keys.connection(connectionId) },
+              UpdateExpression: 'SET #exp = :exp',
+              ConditionExpression: 'attribute_exists(pk)',
+              ExpressionAttributeNames: { '#exp': 'exp' },
+              ExpressionAttributeValues: { ':exp': exp },
+            }),
+          );
+        } catch (err) {
+          if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(8, queue.length) }, worker));
+    return true;
   }
 
   async remove(connectionId: string): Promise<void> {

@@ -20,7 +20,7 @@ import { NotFoundError, RateLimitedError } from '../domain/errors';
 import type { EventDraft, OrderEvent, OrderHead } from '../domain/model';
 import { checkpointOutcome, type AlertWrite, type Append, type HeadChange, type SmsOutboxEntry } from '../domain/orders';
 import { dueShardOf, type Alert } from '../domain/sla';
-import type { ListScope } from '../domain/permissions';
+import type { ListScope, OrderAccess } from '../domain/permissions';
 import type { Status } from '../domain/statuses';
 import type { AppendResult, IdempotencyKey, OrderStore, Page } from './order-store';
 
@@ -127,16 +127,20 @@ function outboxItems(tenant: string, alertId: string, orderId: string, outbox: r
 
 /**
  * The stored form of a timeline event: routing attributes beside the event as
- * pushed. `roomEpoch` is the order room's membership epoch when the event was
- * written (see `openRoom`): the fan-out may reuse a member list read at that
- * epoch.
+ * pushed. `tenant`, `retailerId` and `driverId` are the order's as of this
+ * event (after it, for an assignment; `driverId` null while none): what the
+ * right to read it rests on, so the fan-out re-checks each member's right on
+ * every push without reading the head. `roomEpoch` is the order room's
+ * membership epoch when the event was written (see `openRoom`): the fan-out
+ * may reuse a member list read at that epoch.
  */
-export function eventToItem(tenant: string, retailerId: string, event: OrderEvent, roomEpoch: number): Item {
+export function eventToItem(order: OrderAccess, event: OrderEvent, roomEpoch: number): Item {
   return {
-    pk: keys.order(tenant, event.orderId),
+    pk: keys.order(order.tenant, event.orderId),
     sk: keys.event(event.seq),
-    tenant,
-    retailerId,
+    tenant: order.tenant,
+    retailerId: order.retailerId,
+    driverId: order.driverId ?? null,
     kind: event.kind,
     roomEpoch,
     event,
@@ -224,7 +228,7 @@ export class DynamoOrderStore implements OrderStore {
             {
               Put: {
                 TableName: this.tableName,
-                Item: eventToItem(head.tenant, head.retailerId, event, 0),
+                Item: eventToItem(head, event, 0),
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
@@ -369,6 +373,8 @@ export class DynamoOrderStore implements OrderStore {
       const followUp = plan.followUp === undefined ? undefined : ({ ...plan.followUp, seq: seq + 1 } as OrderEvent);
       const lastSeq = followUp?.seq ?? seq;
       const update = headUpdate(plan.change, lastSeq, event.at, tenant, orderId);
+      // Who may read the order once this is stored: an assignment moves the right with it.
+      const access: OrderAccess = { tenant, retailerId: head.retailerId, driverId: plan.change.driverId ?? head.driverId };
       const items: TransactItem[] = [
         {
           Update: {
@@ -385,7 +391,7 @@ export class DynamoOrderStore implements OrderStore {
           (e): TransactItem => ({
             Put: {
               TableName: this.tableName,
-              Item: eventToItem(tenant, head.retailerId, e, roomEpoch),
+              Item: eventToItem(access, e, roomEpoch),
               ConditionExpression: 'attribute_not_exists(pk)',
             },
           }),

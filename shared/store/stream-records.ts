@@ -28,6 +28,7 @@ export function routedEventOf(record: DynamoDBRecord): RoutedEvent {
   return {
     tenant: item.tenant as string,
     retailerId: item.retailerId as string,
+    ...((typeof item.driverId === 'string' || item.driverId === null) && { driverId: item.driverId as string | null }),
     event: eventFromItem(item),
     ...(typeof item.roomEpoch === 'number' && { roomEpoch: item.roomEpoch }),
   };

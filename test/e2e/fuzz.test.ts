@@ -20,7 +20,7 @@ beforeAll(async () => {
   orderId = await orderFor(url, cast);
 });
 
-const ACTIONS = ['subscribe', 'unsubscribe', 'checkpoint', 'message', 'read', 'ackAlert', 'ping'];
+const ACTIONS = ['subscribe', 'unsubscribe', 'checkpoint', 'message', 'read', 'ackAlert', 'ping', 'auth'];
 const value = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.integer(),
@@ -46,6 +46,7 @@ const frame = fc.record(
     sinceSeq: fc.oneof(fc.nat(10), value),
     seq: fc.oneof(fc.nat(10), value),
     alertId: value,
+    token: value,
     reason: value,
     location: fc.oneof(fc.record({ lat: fc.double(), lng: fc.double() }), value),
     proof: fc.oneof(fc.record({ recipientType: fc.constantFrom('self', 'proxy', 'robot') }), value),

@@ -2,13 +2,17 @@
  * The client SDK against the running runtime: a subscriber whose connection
  * is killed server-side mid-stream still sees every event once, in order; an
  * outbox filled while disconnected (or before a reload) is delivered once
- * each, in order, after reconnecting.
+ * each, in order, after reconnecting; with a token provider the connection
+ * outlives its first token (renewed before exp, or reconnected after a 4001);
+ * a `revoked` room is surfaced and not joined again.
  */
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { OrderEvent } from '../../shared/domain/model';
-import { WaypostClient, WaypostRequestError, type WebSocketLike } from '../../web/sdk/client';
+import { signLocalToken } from '../../shared/runtime/auth';
+import { WaypostClient, WaypostRequestError, type ConnectionState, type RoomRevoked, type WebSocketLike } from '../../web/sdk/client';
+import { tokenTimes } from '../../web/sdk/token';
 import type { KeyValueStorage } from '../../web/sdk/outbox';
 import { castOf, checkpoint, http, orderFor, uniqueTenant, WsClient, type Cast } from '../support/client';
 
@@ -23,7 +27,7 @@ function nodeSocket(userAgent: string) {
   return (u: string) => new WebSocket(u, { headers: { 'user-agent': userAgent } }) as unknown as WebSocketLike;
 }
 
-function sdk(token: string, userAgent = `sdk-${randomUUID()}`, storage?: KeyValueStorage) {
+function sdk(token: string | (() => Promise<string>), userAgent = `sdk-${randomUUID()}`, storage?: KeyValueStorage) {
   const client = new WaypostClient({
     baseUrl: url,
     token,
@@ -147,5 +151,138 @@ describe('client SDK', () => {
     await expect(refused).rejects.toBeInstanceOf(WaypostRequestError);
     await expect(refused).rejects.toMatchObject({ code: 'ILLEGAL_TRANSITION' });
     expect(client.queued).toEqual([]);
+  });
+
+  describe('with a token provider', () => {
+    const expOf = (token: string) => tokenTimes(token)!.exp * 1000;
+    /** Tokens of driver-1 living `ttlSeconds`, minted on each call; the last one minted is kept. */
+    function provider(ttlSeconds: number) {
+      const minted: string[] = [];
+      const next = async () => {
+        const token = await signLocalToken(secret, { tenant: cast.tenant, role: 'driver', sub: 'driver-1', ttlSeconds });
+        minted.push(token);
+        return token;
+      };
+      return { minted, next };
+    }
+
+    it('renews before exp: the same connection lives past its first token and keeps receiving', async () => {
+      const orderId = await orderFor(url, cast);
+      const tokens = provider(3);
+      const { client, userAgent } = sdk(tokens.next);
+      const states: ConnectionState[] = [];
+      const renewed: number[] = [];
+      client.on('state', (st) => states.push(st));
+      client.on('renewed', ({ exp }) => renewed.push(exp));
+      const seen: number[] = [];
+      client.subscribe(`order:${orderId}`, { onEvent: (e) => seen.push(e.seq) }, 0);
+      await client.connect();
+      const firstExp = expOf(tokens.minted[0]!);
+      const connections = async () => (await http<{ connectionId: string; userAgent: string }[]>(url, 'GET', '/_local/connections')).body.filter((c) => c.userAgent === userAgent);
+      const [connection] = await connections();
+      expect(connection).toBeDefined();
+
+      await new Promise((r) => setTimeout(r, firstExp + 1500 - Date.now()));
+
+      expect(renewed.length).toBeGreaterThanOrEqual(1);
+      expect(renewed[0]! * 1000).toBe(expOf(tokens.minted[1]!));
+      expect(states).toEqual(['connecting', 'open']);
+      expect((await connections()).map((c) => c.connectionId)).toEqual([connection!.connectionId]);
+      const dispatcher = await WsClient.connect(url, cast.dispatcher);
+      sockets.push(dispatcher);
+      const message = await dispatcher.request({ action: 'message', messageId: `m-${randomUUID()}`, orderId, text: 'after the first exp' });
+      const deadline = Date.now() + 5_000;
+      while (!seen.includes(message.seq as number) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(seen).toEqual([1, 2, message.seq]);
+    });
+
+    it('reconnects with a fresh token after the server closes at exp (4001) when renewal could not happen', async () => {
+      const orderId = await orderFor(url, cast);
+      // A provider that hands out the same token until it has expired: renewing early gets nothing newer.
+      const tokens = provider(2);
+      const lazy = async () => {
+        const last = tokens.minted.at(-1);
+        return last !== undefined && expOf(last) > Date.now() ? last : tokens.next();
+      };
+      const { client } = sdk(lazy);
+      const states: ConnectionState[] = [];
+      client.on('state', (st) => states.push(st));
+      const seen: number[] = [];
+      client.subscribe(`order:${orderId}`, { onEvent: (e) => seen.push(e.seq) }, 0);
+      await client.connect();
+      const firstExp = expOf(tokens.minted[0]!);
+
+      const deadline = firstExp + 5_000;
+      while (!(tokens.minted.length >= 2 && client.state === 'open') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(tokens.minted.length).toBeGreaterThanOrEqual(2);
+      expect(states.slice(0, 4)).toEqual(['connecting', 'open', 'offline', 'connecting']);
+      expect(client.state).toBe('open');
+
+      const dispatcher = await WsClient.connect(url, cast.dispatcher);
+      sockets.push(dispatcher);
+      const posted = await dispatcher.request(checkpoint(orderId, 'picked_up'));
+      const until = Date.now() + 5_000;
+      while (!seen.includes(posted.seq as number) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      expect(seen).toEqual([1, 2, posted.seq]);
+    });
+  });
+
+  it('with a plain token, stops at its expiry (4001) instead of reconnecting with a token that would be refused', async () => {
+    const token = await signLocalToken(secret, { tenant: cast.tenant, role: 'driver', sub: 'driver-1', ttlSeconds: 2 });
+    const { client } = sdk(token);
+    const states: ConnectionState[] = [];
+    const expired: (number | undefined)[] = [];
+    client.on('state', (st) => states.push(st));
+    client.on('expired', ({ exp }) => expired.push(exp));
+    await client.connect();
+    const exp = tokenTimes(token)!.exp;
+    await new Promise((r) => setTimeout(r, exp * 1000 + 1000 - Date.now()));
+    expect(expired).toEqual([exp]);
+    expect(states).toEqual(['connecting', 'open', 'closed']);
+  });
+
+  it('surfaces revoked to the room and the client, and does not join the room again on reconnect', async () => {
+    const orderId = await orderFor(url, cast);
+    const room = `order:${orderId}`;
+    const sent: Record<string, unknown>[] = [];
+    const client = new WaypostClient({
+      baseUrl: url,
+      token: cast.driver,
+      backoff: { initialMs: 50, maxMs: 400 },
+      webSocket: (u) => {
+        const socket = new WebSocket(u);
+        const send = socket.send.bind(socket);
+        socket.send = ((data: string) => {
+          sent.push(JSON.parse(data) as Record<string, unknown>);
+          send(data);
+        }) as typeof socket.send;
+        return socket as unknown as WebSocketLike;
+      },
+    });
+    clients.push(client);
+    const fromRoom: RoomRevoked[] = [];
+    const fromClient: RoomRevoked[] = [];
+    const seen: number[] = [];
+    client.subscribe(room, { onEvent: (e) => seen.push(e.seq), onRevoked: (r) => fromRoom.push(r) }, 0);
+    client.on('revoked', (r) => fromClient.push(r));
+    await client.connect();
+    while (seen.length < 2) await new Promise((r) => setTimeout(r, 20));
+
+    const reassign = await http(url, 'POST', `/api/orders/${encodeURIComponent(orderId)}/assign`, { token: cast.dispatcher, body: { driverId: 'driver-2' } });
+    expect(reassign.status).toBe(200);
+    const deadline = Date.now() + 5_000;
+    while (fromRoom.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(fromRoom).toEqual([{ room, reason: 'unassigned' }]);
+    expect(fromClient).toEqual([{ room, reason: 'unassigned' }]);
+
+    const subscribes = () => sent.filter((f) => f.action === 'subscribe' && f.room === room).length;
+    expect(subscribes()).toBe(1);
+    client.reconnectNow();
+    while (client.state === 'open') await new Promise((r) => setTimeout(r, 10));
+    await client.connect();
+    expect(await client.request({ action: 'ping' })).toMatchObject({ type: 'ack' });
+    expect(subscribes()).toBe(1);
+    expect(fromRoom).toHaveLength(1);
+    expect(seen).toEqual([1, 2]);
   });
 });

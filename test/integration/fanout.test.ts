@@ -9,6 +9,7 @@ import type { CheckpointEvent, Principal } from '../../shared/domain/model';
 import { createLogger } from '../../shared/runtime/log';
 import { FanoutError, FanoutService } from '../../shared/services/fanout-service';
 import { DynamoConnectionStore } from '../../shared/store/connection-store';
+import { DynamoOrderStore } from '../../shared/store/dynamo-order-store';
 import type { Notifier } from '../../shared/store/notifier';
 import { createTestTables, type TestTables } from '../support/tables';
 
@@ -23,19 +24,29 @@ class ScriptedConnections implements Notifier {
     this.received.set(connectionId, [...(this.received.get(connectionId) ?? []), data]);
     return 'sent';
   }
+  readonly closed: string[] = [];
+  async disconnect(connectionId: string): Promise<'closed' | 'gone'> {
+    if (this.gone.has(connectionId)) return 'gone';
+    this.closed.push(connectionId);
+    this.gone.add(connectionId);
+    return 'closed';
+  }
 }
 
 const tenant = 'fan-1';
 const p: Principal = { tenant, role: 'retailer', sub: 'r', retailerId: 'r1' };
+const inAnHour = () => Math.floor(Date.now() / 1000) + 3600;
 let tables: TestTables;
 let store: DynamoConnectionStore;
+let orderStore: DynamoOrderStore;
 
 beforeAll(async () => {
   tables = await createTestTables(inject('dynamodbEndpoint'));
   store = new DynamoConnectionStore(tables.doc, tables.connections);
+  orderStore = new DynamoOrderStore(tables.doc, tables.orders);
   for (const id of ['live', 'flaky', 'dead']) {
-    await store.put(id, p, new Date());
-    await store.join(id, tenant, 'order:o1');
+    await store.put(id, { principal: p, exp: inAnHour() }, new Date());
+    await store.join(id, 'order:o1', { principal: p, exp: inAnHour() });
   }
 });
 
@@ -57,7 +68,7 @@ describe('FanoutService', () => {
     const api = new ScriptedConnections();
     api.gone.add('dead');
     api.failOnce.add('flaky');
-    const fanout = new FanoutService(store, api, createLogger());
+    const fanout = new FanoutService(store, api, createLogger(), orderStore);
 
     await expect(fanout.deliver({ tenant, retailerId: 'r1', event: event(7) })).rejects.toBeInstanceOf(FanoutError);
     expect(api.received.get('live')).toHaveLength(1);

@@ -7,8 +7,6 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
-import type { DynamoDBRecord } from 'aws-lambda';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb';
 import type { Principal } from '../../shared/domain/model';
@@ -20,14 +18,16 @@ import { DynamoConnectionStore } from '../../shared/store/connection-store';
 import { DynamoOrderStore } from '../../shared/store/dynamo-order-store';
 import type { Notifier } from '../../shared/store/notifier';
 import { DynamoPolicyStore } from '../../shared/store/policy-store';
-import { routedEventOf } from '../../shared/store/stream-records';
 import { keys } from '../../shared/store/tables';
+import { streamed as streamedEvent } from '../support/stream';
 import { createTestTables, type TestTables } from '../support/tables';
 
 const tenant = 'epochs';
 const retailer: Principal = { tenant, role: 'retailer', sub: 'r', retailerId: 'r1' };
 const dispatcher: Principal = { tenant, role: 'dispatcher', sub: 'disp' };
 const driver: Principal = { tenant, role: 'driver', sub: 'd1' };
+/** `principal` holding a token that expires in an hour. */
+const holding = (principal: Principal) => ({ principal, exp: Math.floor(Date.now() / 1000) + 3600 });
 
 /** What API Gateway's `@connections` would answer (it cannot run here): records pushes; `gone` ids answer 410. */
 class RecordingConnections implements Notifier {
@@ -40,6 +40,9 @@ class RecordingConnections implements Notifier {
     const seq = (JSON.parse(data) as { event: { seq: number } }).event.seq;
     this.received.set(connectionId, [...(this.received.get(connectionId) ?? []), seq]);
     return 'sent';
+  }
+  async disconnect(connectionId: string): Promise<'closed' | 'gone'> {
+    return this.gone.has(connectionId) ? 'gone' : 'closed';
   }
 }
 
@@ -63,24 +66,11 @@ function processStores() {
   const orderStore = new DynamoOrderStore(doc, tables.orders);
   const orders = new OrdersService({ orders: orderStore, policies: new DynamoPolicyStore(doc, tables.orders, DEFAULT_SLA_POLICY) });
   const connections = new DynamoConnectionStore(doc, tables.connections);
-  return { orders, connections, counts };
+  return { orders, orderStore, connections, counts };
 }
 
 /** The stream record DynamoDB would emit for the stored event `seq`, as the fan-out gets it. */
-async function streamed(orderId: string, seq: number) {
-  const res = await tables.doc.send(
-    new GetCommand({ TableName: tables.orders, Key: { pk: keys.order(tenant, orderId), sk: keys.event(seq) }, ConsistentRead: true }),
-  );
-  expect(res.Item).toBeDefined();
-  const record: DynamoDBRecord = {
-    eventName: 'INSERT',
-    dynamodb: {
-      Keys: marshall({ pk: res.Item!.pk, sk: res.Item!.sk }) as never,
-      NewImage: marshall(res.Item!, { removeUndefinedValues: true }) as never,
-    },
-  };
-  return routedEventOf(record);
-}
+const streamed = (orderId: string, seq: number) => streamedEvent(tables.doc, tables.orders, tenant, orderId, seq);
 
 let n = 0;
 async function newOrder(orders: OrdersService): Promise<string> {
@@ -95,14 +85,14 @@ const post = (orders: OrdersService, orderId: string, eventId: string) =>
 
 describe('order room membership epochs', () => {
   it('reads the members once per epoch; a join or leave makes the next event read them again', async () => {
-    const { orders, connections, counts } = processStores();
+    const { orders, orderStore, connections, counts } = processStores();
     const api = new RecordingConnections();
-    const fanout = new FanoutService(connections, api, createLogger());
+    const fanout = new FanoutService(connections, api, createLogger(), orderStore);
     const orderId = await newOrder(orders);
     const room = `order:${orderId}`;
 
-    await connections.put('a', dispatcher, new Date());
-    await connections.join('a', tenant, room);
+    await connections.put('a', holding(dispatcher), new Date());
+    await connections.join('a', room, holding(dispatcher));
     const joinedAt = (await orders.roomChanged(dispatcher, orderId)).headSeq;
 
     const first = await post(orders, orderId, 'm1');
@@ -114,8 +104,8 @@ describe('order room membership epochs', () => {
     expect(counts.roomQueries).toBe(1);
 
     // b joins: the very next event reaches it.
-    await connections.put('b', retailer, new Date());
-    await connections.join('b', tenant, room);
+    await connections.put('b', holding(retailer), new Date());
+    await connections.join('b', room, holding(retailer));
     const bJoinedAt = (await orders.roomChanged(retailer, orderId)).headSeq;
     const third = await post(orders, orderId, 'm3');
     expect(third.seq).toBe(bJoinedAt + 1);
@@ -137,14 +127,14 @@ describe('order room membership epochs', () => {
   });
 
   it('drops a gone member from the list it keeps, so later events do not push to it again', async () => {
-    const { orders, connections, counts } = processStores();
+    const { orders, orderStore, connections, counts } = processStores();
     const api = new RecordingConnections();
-    const fanout = new FanoutService(connections, api, createLogger());
+    const fanout = new FanoutService(connections, api, createLogger(), orderStore);
     const orderId = await newOrder(orders);
     const room = `order:${orderId}`;
     for (const id of ['live', 'dead']) {
-      await connections.put(id, retailer, new Date());
-      await connections.join(id, tenant, room);
+      await connections.put(id, holding(retailer), new Date());
+      await connections.join(id, room, holding(retailer));
     }
     await orders.roomChanged(retailer, orderId);
     api.gone.add('dead');
@@ -166,8 +156,8 @@ describe('order room membership epochs', () => {
     const before = await post(writer.orders, orderId, 'w1');
     expect((await streamed(orderId, before.seq)).roomEpoch).toBe(0);
 
-    await subscriber.connections.put('c', retailer, new Date());
-    await subscriber.connections.join('c', tenant, `order:${orderId}`);
+    await subscriber.connections.put('c', holding(retailer), new Date());
+    await subscriber.connections.join('c', `order:${orderId}`, holding(retailer));
     const joined = await subscriber.orders.roomChanged(retailer, orderId);
     expect(joined.headSeq).toBe(before.seq);
 

@@ -7,11 +7,13 @@ import {
   authorizeDispatcher,
   authorizeMessage,
   authorizeReadOrder,
+  authorizeRenewal,
   isAssignedDriver,
   isOwnRetailer,
   listScope,
-  mayAccessOrder,
+  mayReadOrder,
   maySeePhone,
+  type OrderAccess,
   RETAILER_STATUSES,
 } from '../../shared/domain/permissions';
 import { STATUSES, type Status } from '../../shared/domain/statuses';
@@ -53,14 +55,14 @@ describe('read and message access (CONTRACT §2)', () => {
 
   it.each(allowed)('%s may read and message', (_label, p) => {
     // Act + Assert
-    expect(mayAccessOrder(p, head)).toBe(true);
+    expect(mayReadOrder(p, head)).toBe(true);
     expect(() => authorizeReadOrder(p, head)).not.toThrow();
     expect(() => authorizeMessage(p, head)).not.toThrow();
   });
 
   it.each(refused)('%s gets FORBIDDEN for read and message', (_label, p) => {
     // Act + Assert
-    expect(mayAccessOrder(p, head)).toBe(false);
+    expect(mayReadOrder(p, head)).toBe(false);
     const readErr = expectForbidden(() => authorizeReadOrder(p, head));
     expectForbidden(() => authorizeMessage(p, head));
     expect(readErr.message).toContain('ord-1');
@@ -94,6 +96,67 @@ describe('read and message access (CONTRACT §2)', () => {
     // Act + Assert
     expect(isOwnRetailer(broken, makeHead())).toBe(false);
     expectForbidden(() => authorizeReadOrder(broken, makeHead()));
+  });
+});
+
+describe('mayReadOrder: the one read rule, on tenant, retailerId and driverId alone (CONTRACT §2)', () => {
+  // What a stream item carries: no head, just what the right rests on.
+  const order: OrderAccess = { tenant: TENANT, retailerId: 'ret-A', driverId: 'drv-1' };
+  const unassigned: OrderAccess = { tenant: TENANT, retailerId: 'ret-A' };
+
+  const cases: [label: string, p: Principal, access: OrderAccess, expected: boolean][] = [
+    ['a dispatcher, assigned order', dispatcher, order, true],
+    ['a dispatcher, unassigned order', dispatcher, unassigned, true],
+    ['a dispatcher of another tenant', { ...dispatcher, tenant: 'other' }, order, false],
+    ['the owning retailer', retailerA, order, true],
+    ['the owning retailer, unassigned order', retailerA, unassigned, true],
+    ['another retailer', retailerB, order, false],
+    ['the owning retailer id in another tenant', { ...retailerA, tenant: 'other' }, order, false],
+    ['a retailer without retailerId', { sub: 'x', tenant: TENANT, role: 'retailer' }, order, false],
+    ['the assigned driver', driver1, order, true],
+    ['the driver after a reassignment away', driver1, { ...order, driverId: 'drv-2' }, false],
+    ['the new driver after a reassignment', driver2, { ...order, driverId: 'drv-2' }, true],
+    ['a driver, unassigned order', driver1, unassigned, false],
+    ['the assigned driver id in another tenant', { ...driver1, tenant: 'other' }, order, false],
+    ['a retailer whose sub equals the driver id', retailerNamedLikeDriver, order, false],
+    ['a driver whose sub equals the retailer id', driverNamedLikeRetailer, { ...order, driverId: undefined }, false],
+  ];
+
+  it.each(cases)('%s -> %s', (_label, p, access, expected) => {
+    // Act + Assert
+    expect(mayReadOrder(p, access)).toBe(expected);
+  });
+
+  it('decides a head exactly as it decides the head\'s tenant, retailerId and driverId', () => {
+    // Arrange
+    const heads = [makeHead(), makeHead({ driverId: 'drv-2' }), makeHead({ driverId: undefined }), makeHead({ retailerId: 'ret-B' })];
+
+    // Act + Assert
+    for (const head of heads) {
+      for (const p of [dispatcher, driver1, driver2, retailerA, retailerB]) {
+        const { tenant, retailerId, driverId } = head;
+        expect(mayReadOrder(p, head)).toBe(mayReadOrder(p, { tenant, retailerId, ...(driverId !== undefined && { driverId }) }));
+        if (mayReadOrder(p, head)) expect(() => authorizeReadOrder(p, head)).not.toThrow();
+        else expectForbidden(() => authorizeReadOrder(p, head));
+      }
+    }
+  });
+});
+
+describe('authorizeRenewal: only the same identity renews a connection (CONTRACT §2)', () => {
+  it.each([dispatcher, driver1, retailerA] as Principal[])('lets %o renew as itself', (p) => {
+    expect(() => authorizeRenewal(p, { ...p })).not.toThrow();
+  });
+
+  it.each([
+    ['another sub', driver1, driver2],
+    ['another tenant', driver1, { ...driver1, tenant: 'other' }],
+    ['another role', driver1, { ...driver1, role: 'dispatcher' }],
+    ['another retailerId', retailerA, { ...retailerA, retailerId: 'ret-B' }],
+    ['a retailerId gained', dispatcher, { ...dispatcher, retailerId: 'ret-A' }],
+  ] as [string, Principal, Principal][])('refuses %s with FORBIDDEN', (_label, current, next) => {
+    const err = expectForbidden(() => authorizeRenewal(current, next));
+    expect(err.message).toMatch(/another identity/);
   });
 });
 

@@ -2,9 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ForbiddenError } from '../../shared/domain/errors';
 import type { OrderEvent, Principal } from '../../shared/domain/model';
-import { authorizeFeedRoom, parseRoom, roomName, roomsForEvent, type Room } from '../../shared/domain/rooms';
+import { authorizeFeedRoom, parseRoom, pushVerdict, revokedFrame, roomName, roomsForEvent, type Room } from '../../shared/domain/rooms';
 import { roomSchema } from '../../shared/domain/schemas';
-import { caught, dispatcher, driver1, retailerA, retailerB, T1 } from './fixtures';
+import { caught, dispatcher, driver1, driver2, retailerA, retailerB, T1, TENANT } from './fixtures';
 
 const actor = { sub: 'drv-1', role: 'driver' } as const;
 const base = { orderId: 'ord-1', seq: 7, at: T1, actor };
@@ -159,5 +159,53 @@ describe('authorizeFeedRoom', () => {
 
     // Assert
     expect(err).toBeInstanceOf(ForbiddenError);
+  });
+});
+
+describe('pushVerdict: rights and expiry checked on every push (CONTRACT §2)', () => {
+  const nowMs = Date.parse(T1);
+  const live = Math.floor(nowMs / 1000) + 60;
+  const order = { tenant: TENANT, retailerId: 'ret-A', driverId: 'drv-1' };
+  const reassigned = { ...order, driverId: 'drv-2' };
+
+  it.each([
+    ['dispatcher', dispatcher],
+    ['owning retailer', retailerA],
+    ['assigned driver', driver1],
+  ] as [string, Principal][])('pushes to the %s while it may read the order', (_label, principal) => {
+    expect(pushVerdict({ principal, exp: live }, 'order:ord-1', order, nowMs)).toBe('push');
+  });
+
+  it('revokes the driver reassigned away, and only it', () => {
+    expect(pushVerdict({ principal: driver1, exp: live }, 'order:ord-1', reassigned, nowMs)).toBe('revoke');
+    expect(pushVerdict({ principal: driver2, exp: live }, 'order:ord-1', reassigned, nowMs)).toBe('push');
+    expect(pushVerdict({ principal: retailerA, exp: live }, 'order:ord-1', reassigned, nowMs)).toBe('push');
+    expect(pushVerdict({ principal: dispatcher, exp: live }, 'order:ord-1', reassigned, nowMs)).toBe('push');
+  });
+
+  it('revokes a retailer of another retailerId and anyone of another tenant', () => {
+    expect(pushVerdict({ principal: retailerB, exp: live }, 'order:ord-1', order, nowMs)).toBe('revoke');
+    expect(pushVerdict({ principal: { ...dispatcher, tenant: 'other' }, exp: live }, 'order:ord-1', order, nowMs)).toBe('revoke');
+  });
+
+  it('stops at exp exactly: expired from that millisecond on, whatever the rights', () => {
+    const exp = Math.floor(nowMs / 1000) + 1;
+    expect(pushVerdict({ principal: dispatcher, exp }, 'order:ord-1', order, exp * 1000 - 1)).toBe('push');
+    expect(pushVerdict({ principal: dispatcher, exp }, 'order:ord-1', order, exp * 1000)).toBe('expired');
+    expect(pushVerdict({ principal: driver1, exp }, 'order:ord-1', reassigned, exp * 1000)).toBe('expired');
+    expect(pushVerdict({ principal: dispatcher, exp }, 'dispatch', order, exp * 1000)).toBe('expired');
+  });
+
+  it('checks feed rooms for expiry only: their right rests on the principal, which a connection never changes', () => {
+    expect(pushVerdict({ principal: dispatcher, exp: live }, 'dispatch', reassigned, nowMs)).toBe('push');
+    expect(pushVerdict({ principal: retailerA, exp: live }, 'retailer:ret-A', reassigned, nowMs)).toBe('push');
+  });
+
+  it('checks only expiry for an event stored before rights were stamped on it', () => {
+    expect(pushVerdict({ principal: driver1, exp: live }, 'order:ord-1', undefined, nowMs)).toBe('push');
+  });
+
+  it("spells the revoked push as the contract does", () => {
+    expect(revokedFrame('order:ord-1')).toEqual({ type: 'revoked', room: 'order:ord-1', reason: 'unassigned' });
   });
 });

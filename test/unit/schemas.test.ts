@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { ValidationError } from '../../shared/domain/errors';
 import {
   ackAlertFrameSchema,
+  authFrameSchema,
   assignBodySchema,
   checkpointFrameSchema,
   claimsSchema,
@@ -248,9 +249,17 @@ describe('read, ackAlert and ping frames', () => {
     expectValid(pingFrameSchema, { action: 'ping', reqId: 'r' });
   });
 
+  it('auth needs a non-empty token of reasonable size', () => {
+    expectValid(authFrameSchema, { action: 'auth', reqId: 'r', token: 'a.b.c' });
+    expectInvalid(authFrameSchema, { action: 'auth' }, 'token');
+    expectInvalid(authFrameSchema, { action: 'auth', token: '' }, 'token');
+    expectInvalid(authFrameSchema, { action: 'auth', token: 42 }, 'token');
+    expectInvalid(authFrameSchema, { action: 'auth', token: 'x'.repeat(16_385) }, 'token');
+  });
+
   it('isAction knows exactly the actions of CONTRACT §5', () => {
     // Arrange
-    const actions = ['subscribe', 'unsubscribe', 'checkpoint', 'message', 'read', 'ackAlert', 'ping'];
+    const actions = ['subscribe', 'unsubscribe', 'checkpoint', 'message', 'read', 'ackAlert', 'ping', 'auth'];
 
     // Act + Assert
     expect(Object.keys(FRAME_SCHEMAS).sort()).toEqual([...actions].sort());

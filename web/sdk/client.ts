@@ -8,6 +8,12 @@
  *
  * Requests are checked with the server's own zod schemas before they leave,
  * so a bad post never enters the outbox.
+ *
+ * Rights follow the order live (CONTRACT §2): a `revoked` push ends a room for
+ * good (its handlers' `onRevoked`, the client's `revoked` event; it is not
+ * joined again on reconnect). A connection lives no longer than its token:
+ * given a token provider, the client renews the token (`auth`) shortly before
+ * it expires, and after a 4001 close reconnects with a fresh one.
  */
 import type { OrderEvent } from '../../shared/domain/model';
 import {
@@ -19,6 +25,10 @@ import {
 } from '../../shared/domain/schemas';
 import type { ErrorCode } from '../../shared/domain/errors';
 import { Outbox, type KeyValueStorage, type OutboxItem } from './outbox';
+import { renewAtMs, renewRetryMs, tokenTimes, type TokenTimes } from './token';
+
+/** The close code of a socket whose token expired (CONTRACT §2). */
+export const TOKEN_EXPIRED_CLOSE_CODE = 4001;
 
 /** The little of a WebSocket the client needs: the browser's and `ws`'s both fit. */
 export interface WebSocketLike {
@@ -38,7 +48,15 @@ export interface WaypostClientOptions {
   readonly baseUrl: string;
   /** The WebSocket URL when it is not `<baseUrl>/ws` (in the cloud: the API Gateway stage URL). */
   readonly wsUrl?: string;
-  /** A token, or a function giving a fresh one at each (re)connect. */
+  /**
+   * A token, or a function giving a fresh one: at each (re)connect, and
+   * before the connection's token expires. With a function the client renews
+   * by itself (the `auth` action) 60 s or a tenth of the token's lifetime
+   * before its `exp`, whichever is sooner to it, retrying until it succeeds or
+   * the server closes the socket at `exp` (code 4001), after which it
+   * reconnects with a fresh token. With a string, a 4001 close ends the client
+   * (`expired`): sign in again.
+   */
   readonly token: string | (() => string | Promise<string>);
   /** Defaults to the global `WebSocket` (browsers, Node 22+); pass `(url) => new WebSocket(url)` from `ws` on Node 20. */
   readonly webSocket?: (url: string) => WebSocketLike;
@@ -104,11 +122,24 @@ type Input<F> = Omit<F, 'action' | 'reqId'>;
 export type CheckpointInput = Omit<Input<CheckpointFrame>, 'eventId'> & { eventId?: string };
 export type MessageInput = Omit<Input<MessageFrame>, 'messageId'> & { messageId?: string };
 
+/**
+ * A room this client no longer hears, for good: `reason` is the server's
+ * (`unassigned`: the right to read the order went), or `refused` when joining
+ * it again after a reconnect was refused (`FORBIDDEN`, `NOT_FOUND`), as when
+ * the right went while the client was offline.
+ */
+export interface RoomRevoked {
+  readonly room: string;
+  readonly reason: string;
+}
+
 export interface RoomHandlers {
   /** Each event of the room, once, in seq order per order. */
   readonly onEvent: (event: OrderEvent) => void;
   /** A live feed (`retailer:`, `dispatch`) came back after a drop: re-read what it shows over HTTP. */
   readonly onResync?: () => void;
+  /** The room ended for good (see `RoomRevoked`): no more events, and it is not joined again. */
+  readonly onRevoked?: (revoked: RoomRevoked) => void;
 }
 
 interface Room {
@@ -135,6 +166,12 @@ export interface ClientEvents {
   outbox: readonly OutboxItem[];
   delivered: { item: OutboxItem; ack: Ack };
   rejected: { item: OutboxItem; error: WaypostRequestError };
+  /** A room ended for good (see `RoomRevoked`). */
+  revoked: RoomRevoked;
+  /** The connection's token was renewed: it now lives until `exp` (epoch seconds). */
+  renewed: { exp: number };
+  /** The server closed the connection at its token's expiry and there is no provider to renew it: the client stopped. */
+  expired: { exp: number | undefined };
 }
 
 function newId(prefix: string): string {
@@ -148,6 +185,9 @@ export class WaypostClient {
   private attempt = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private keepAliveTimer: ReturnType<typeof setInterval> | undefined;
+  private renewTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The `exp` (epoch seconds) of the token the open connection lives on. */
+  private tokenExp: number | undefined;
   private readonly pending = new Map<string, Pending>();
   private readonly rooms = new Map<string, Room>();
   private readonly outbox: Outbox;
@@ -158,6 +198,9 @@ export class WaypostClient {
     outbox: new Set(),
     delivered: new Set(),
     rejected: new Set(),
+    revoked: new Set(),
+    renewed: new Set(),
+    expired: new Set(),
   };
   /** Promises of posts made in this session, settled when their outbox item is. */
   private readonly waiting = new Map<string, { resolve: (ack: Ack) => void; reject: (e: WaypostRequestError) => void }>();
@@ -206,6 +249,7 @@ export class WaypostClient {
     this.wanted = false;
     clearTimeout(this.reconnectTimer);
     clearInterval(this.keepAliveTimer);
+    clearTimeout(this.renewTimer);
     this.socket?.close(1000, 'client closed');
     this.setState('closed');
   }
@@ -226,17 +270,38 @@ export class WaypostClient {
     if (r === undefined) {
       r = { name: room, handlers: new Set(), lastSeq: sinceSeq ?? -1, seenPerOrder: new Map(), buffer: undefined, joinedOnce: false };
       this.rooms.set(room, r);
-      if (this.stateValue === 'open') void this.join(r);
+      if (this.stateValue === 'open') void this.joinOrDrop(r);
     }
     r.handlers.add(handlers);
     const joined = r;
     return () => {
       joined.handlers.delete(handlers);
-      if (joined.handlers.size === 0) {
+      // A revoked room is already gone; a room of the same name joined since is another one.
+      if (joined.handlers.size === 0 && this.rooms.get(room) === joined) {
         this.rooms.delete(room);
         if (this.stateValue === 'open') void this.request({ action: 'unsubscribe', room }).catch(() => undefined);
       }
     };
+  }
+
+  /** Join, or, when the server refuses the room (FORBIDDEN, NOT_FOUND), end it as revoked rather than ask again at each reconnect. */
+  private async joinOrDrop(room: Room): Promise<void> {
+    try {
+      await this.join(room);
+    } catch (err) {
+      if (err instanceof WaypostRequestError && (err.code === 'FORBIDDEN' || err.code === 'NOT_FOUND')) this.revoke(room.name, 'refused');
+    }
+  }
+
+  /** The room ended for good: forget it (it is not joined again) and tell its handlers and the client's listeners. */
+  private revoke(roomName: string, reason: string): void {
+    const room = this.rooms.get(roomName);
+    if (room === undefined) return;
+    this.rooms.delete(roomName);
+    room.buffer = undefined;
+    const revoked: RoomRevoked = { room: roomName, reason };
+    for (const h of room.handlers) h.onRevoked?.(revoked);
+    this.emit('revoked', revoked);
   }
 
   private isOrderRoom(room: Room): boolean {
@@ -304,6 +369,8 @@ export class WaypostClient {
   }
 
   private deliver(room: Room, event: OrderEvent): void {
+    // Left or revoked meanwhile (a catch-up still in flight): nothing more for its handlers.
+    if (this.rooms.get(room.name) !== room) return;
     if (this.isOrderRoom(room)) {
       if (event.seq <= room.lastSeq) return;
       room.lastSeq = event.seq;
@@ -421,9 +488,14 @@ export class WaypostClient {
   private async open(): Promise<void> {
     this.setState('connecting');
     let socket: WebSocketLike;
+    let times: TokenTimes | null;
+    let receivedAt: number;
     try {
       const ws = this.options.wsUrl ?? `${this.options.baseUrl.replace(/^http/, 'ws')}/ws`;
-      const url = `${ws}?token=${encodeURIComponent(await this.token())}`;
+      const token = await this.token();
+      receivedAt = Date.now();
+      times = tokenTimes(token);
+      const url = `${ws}?token=${encodeURIComponent(token)}`;
       const make = this.options.webSocket ?? ((u: string) => new WebSocket(u) as unknown as WebSocketLike);
       socket = make(url);
     } catch {
@@ -437,23 +509,67 @@ export class WaypostClient {
       const every = this.options.keepAliveMs ?? 9 * 60_000;
       clearInterval(this.keepAliveTimer);
       if (every > 0) this.keepAliveTimer = setInterval(() => void this.request({ action: 'ping' }).catch(() => undefined), every);
-      for (const room of this.rooms.values()) void this.join(room).catch(() => undefined);
+      this.tokenExp = times?.exp;
+      this.scheduleRenewal(times, receivedAt);
+      for (const room of this.rooms.values()) void this.joinOrDrop(room);
       void this.drain();
     };
     socket.onmessage = (ev) => this.onFrame(typeof ev.data === 'string' ? ev.data : String(ev.data));
     socket.onerror = () => undefined;
-    socket.onclose = () => {
+    socket.onclose = (ev) => {
       if (this.socket !== socket) return;
       this.socket = undefined;
       clearInterval(this.keepAliveTimer);
+      clearTimeout(this.renewTimer);
       for (const [id, p] of this.pending) {
         clearTimeout(p.timer);
         p.reject(new WaypostRequestError('DISCONNECTED', 'The connection dropped before the reply.'));
         this.pending.delete(id);
       }
+      if (ev.code === TOKEN_EXPIRED_CLOSE_CODE && typeof this.options.token === 'string') {
+        // The token ran out and there is nothing to renew it with: reconnecting would only be refused.
+        this.wanted = false;
+        this.setState('closed');
+        this.emit('expired', { exp: this.tokenExp });
+        return;
+      }
+      // After a 4001 close (token expired) too: `open` asks the provider for a fresh token.
       if (this.wanted) this.scheduleReconnect();
       else this.setState('closed');
     };
+  }
+
+  /** With a token provider: renew the connection's token shortly before it expires (`renewAtMs`). */
+  private scheduleRenewal(times: TokenTimes | null, receivedAt: number): void {
+    clearTimeout(this.renewTimer);
+    if (times === null || typeof this.options.token === 'string') return;
+    this.renewTimer = setTimeout(() => void this.renew(), Math.max(0, renewAtMs(times, receivedAt) - Date.now()));
+  }
+
+  /**
+   * Send `auth` with a fresh token from the provider. On failure (no newer
+   * token, a refusal, a timeout) try again while the token lasts; past its
+   * `exp` the server closes the socket (4001) and the client reconnects.
+   */
+  private async renew(): Promise<void> {
+    const socket = this.socket;
+    if (socket === undefined || this.stateValue !== 'open') return;
+    try {
+      const token = await this.token();
+      const receivedAt = Date.now();
+      const times = tokenTimes(token);
+      if (times === null || times.exp <= (this.tokenExp ?? 0)) throw new Error('The token provider gave no token that lives longer.');
+      const ack = await this.request({ action: 'auth', token });
+      if (this.socket !== socket) return;
+      const exp = typeof ack.exp === 'number' ? ack.exp : times.exp;
+      this.tokenExp = exp;
+      this.scheduleRenewal({ ...times, exp }, receivedAt);
+      this.emit('renewed', { exp });
+    } catch {
+      if (this.socket !== socket || this.stateValue !== 'open') return;
+      const left = (this.tokenExp ?? 0) * 1000 - Date.now();
+      if (left > 0) this.renewTimer = setTimeout(() => void this.renew(), renewRetryMs(left));
+    }
   }
 
   private scheduleReconnect(): void {
@@ -472,6 +588,10 @@ export class WaypostClient {
     }
     if (frame.type === 'event') {
       this.onServerEvent(String(frame.room), frame.event as OrderEvent);
+      return;
+    }
+    if (frame.type === 'revoked') {
+      this.revoke(String(frame.room), String(frame.reason));
       return;
     }
     const reqId = typeof frame.reqId === 'string' ? frame.reqId : undefined;

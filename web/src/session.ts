@@ -4,6 +4,7 @@
  * signature and authorizes every request.
  */
 import { claimsSchema, type Role } from '../../shared/domain/schemas';
+import { decodeBase64Url } from '../sdk/token';
 
 export interface Claims {
   readonly sub: string;
@@ -20,20 +21,13 @@ export interface Session {
 
 const KEY = 'waypost.token';
 
-function base64UrlDecode(part: string): string {
-  const b64 = part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '=');
-  const bin = atob(b64);
-  const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
-  return new TextDecoder().decode(bytes);
-}
-
 /** The token's claims, or an Error saying in plain words what is wrong with it. */
 export function decodeClaims(token: string, now = Date.now()): Claims {
   const parts = token.trim().split('.');
   if (parts.length !== 3 || parts.some((p) => p === '')) throw new Error('That is not a token: a token has three parts separated by dots.');
   let payload: unknown;
   try {
-    payload = JSON.parse(base64UrlDecode(parts[1]!));
+    payload = JSON.parse(decodeBase64Url(parts[1]!));
   } catch {
     throw new Error('That token cannot be read: its middle part is not base64url JSON.');
   }

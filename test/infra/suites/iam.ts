@@ -1,7 +1,9 @@
 /**
  * Each function may do what its code does, on what it does it to: its own
  * log group, its tables and the indexes it queries by name, this API's
- * `@connections` for the fan-out, SMS for the sweep. Nothing else.
+ * `@connections` for the fan-out (post, and delete expired connections) and
+ * `$default` (delete a connection whose token expired), SMS for the sweep.
+ * Nothing else.
  */
 import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -64,6 +66,8 @@ export function iamTests(shared: () => Built): void {
       fanout: () => ({
         'dynamodb:Query': [table(C)],
         'dynamodb:GetItem': [table(C)],
+        'dynamodb:UpdateItem': [table(C), table(O)],
+        'dynamodb:DeleteItem': [table(C)],
         'dynamodb:BatchWriteItem': [table(C)],
         // The stream, granted by the event source mapping.
         'dynamodb:DescribeStream': [`<${O}.StreamArn>`],
@@ -116,16 +120,27 @@ export function iamTests(shared: () => Built): void {
   });
 
   describe('execute-api:ManageConnections', () => {
-    it("is granted to the fan-out alone, for POST on this API's stage @connections only", () => {
+    const connectionsArn = (method: string) =>
+      `arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${logicalId(stack, stack.realtime.api)}>/${TEST_CONTEXT.stage}/${method}/@connections/*`;
+    const grantsOf = (fn: FunctionName) => statementsOf(fn).filter((s) => actionsOf(s).some((a) => a.startsWith('execute-api:')));
+
+    it('is granted to the fan-out and $default alone', () => {
       const holders = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([, p]) =>
         JSON.stringify(p.Properties).includes('execute-api:'),
       );
-      expect(holders.map(([id]) => id)).toEqual([expect.stringMatching(/^RealtimeFanoutFnRole/)]);
-      const grants = statementsOf('fanout').filter((s) => actionsOf(s).some((a) => a.startsWith('execute-api:')));
+      expect(holders.map(([id]) => id).sort()).toEqual([expect.stringMatching(/^RealtimeDefaultFnRole/), expect.stringMatching(/^RealtimeFanoutFnRole/)]);
+    });
+
+    it("lets the fan-out POST and DELETE on this API's stage @connections only", () => {
+      const grants = grantsOf('fanout');
       expect(grants.flatMap(actionsOf)).toEqual(['execute-api:ManageConnections']);
-      expect(grants.flatMap(resourcesOf).map(flat)).toEqual([
-        `arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${logicalId(stack, stack.realtime.api)}>/${TEST_CONTEXT.stage}/POST/@connections/*`,
-      ]);
+      expect(grants.flatMap(resourcesOf).map(flat).sort()).toEqual([connectionsArn('DELETE'), connectionsArn('POST')]);
+    });
+
+    it("lets $default only DELETE (a connection whose token expired) on this API's stage @connections", () => {
+      const grants = grantsOf('ws-default');
+      expect(grants.flatMap(actionsOf)).toEqual(['execute-api:ManageConnections']);
+      expect(grants.flatMap(resourcesOf).map(flat)).toEqual([connectionsArn('DELETE')]);
     });
   });
 

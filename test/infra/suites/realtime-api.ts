@@ -64,8 +64,8 @@ export function realtimeApiTests(shared: () => Built): void {
       });
     });
 
-    it("gives the fan-out this stage's @connections endpoint", () => {
-      const fn = template.toJSON().Resources[logicalId(stack, stack.realtime.fanoutFn)] as { Properties: { Environment: { Variables: Record<string, unknown> } } };
+    it.each(['fanoutFn', 'defaultFn'] as const)("gives the %s this stage's @connections endpoint", (name) => {
+      const fn = template.toJSON().Resources[logicalId(stack, stack.realtime[name])] as { Properties: { Environment: { Variables: Record<string, unknown> } } };
       const url = JSON.stringify(fn.Properties.Environment.Variables.WAYPOST_CALLBACK_URL);
       expect(url).toContain('https://');
       expect(url).toContain(`{"Ref":"${logicalId(stack, stack.realtime.api)}"}`);

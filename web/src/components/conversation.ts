@@ -17,6 +17,7 @@ export class Conversation {
   private readonly list: HTMLElement;
   private readonly input: HTMLTextAreaElement;
   private readonly note: HTMLElement;
+  private readonly form: HTMLFormElement;
 
   constructor(
     private readonly client: WaypostClient,
@@ -27,18 +28,23 @@ export class Conversation {
     const id = `msg-input-${orderId}`;
     this.input = h('textarea', { id, name: 'text', rows: 2, maxlength: TEXT_MAX, required: true, placeholder: 'Write a message…' });
     this.note = h('p', { class: 'form-note', role: 'status', 'aria-live': 'polite' });
-    const form = h(
+    const form = (this.form = h(
       'form',
       { class: 'send-box', onsubmit: (ev: Event) => this.send(ev) },
       h('label', { for: id }, 'Message'),
       this.input,
       h('button', { type: 'submit', class: 'primary' }, 'Send'),
       this.note,
-    );
+    ));
     this.input.addEventListener('keydown', (ev) => {
       if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) form.requestSubmit();
     });
     this.el = h('div', { class: 'conversation' }, this.list, form);
+  }
+
+  /** The caller may no longer post here: keep the messages, drop the box to write one. */
+  closeCompose(): void {
+    this.form.hidden = true;
   }
 
   private send(ev: Event): void {

@@ -44,6 +44,8 @@ export function orderPage(orderId: string): View {
     const events: OrderEvent[] = [];
     const readMarks: Record<string, number> = {};
     let stopped = false;
+    /** Set once the order's room was revoked: the page stays as it was, with its notice. */
+    let lostAccess = false;
     let readSent = 0;
 
     const headInfo = h('div', { class: 'order-info' }, h('p', { class: 'muted' }, 'Loading…'));
@@ -159,7 +161,7 @@ export function orderPage(orderId: string): View {
 
     /** Tell the server what this user has seen: up to the newest event that is not a read mark itself. */
     function markRead(): void {
-      if (document.visibilityState !== 'visible' || ctx.client.state !== 'open') return;
+      if (lostAccess || document.visibilityState !== 'visible' || ctx.client.state !== 'open') return;
       const target = events.reduce((m, e) => (e.kind !== 'read' && e.seq > m ? e.seq : m), 0);
       if (target <= Math.max(readSent, readMarks[me] ?? 0)) return;
       readSent = target;
@@ -169,15 +171,16 @@ export function orderPage(orderId: string): View {
     }
 
     async function loadOrder(): Promise<void> {
+      if (lostAccess) return;
       try {
         const res = await ctx.api.get<{ order: OrderView }>(`/api/orders/${encodeURIComponent(orderId)}`);
-        if (stopped) return;
+        if (stopped || lostAccess) return;
         order = res.order;
         for (const [who, seq] of Object.entries(res.order.readMarks)) readMarks[who] = Math.max(readMarks[who] ?? 0, seq);
         problem.hidden = true;
         render();
       } catch (err) {
-        if (stopped) return;
+        if (stopped || lostAccess) return;
         // Offline with the order on screen: the header says so, and the order is read again on reconnect.
         if (order && err instanceof WaypostRequestError && err.code === 'OFFLINE') return;
         problem.hidden = false;
@@ -212,7 +215,17 @@ export function orderPage(orderId: string): View {
       render();
     }
 
-    const leave = ctx.client.subscribe(`order:${orderId}`, { onEvent: apply }, 0);
+    /** The right to read this order went (a driver reassigned away): say so, and offer nothing to post. */
+    function revoked(): void {
+      if (stopped) return;
+      lostAccess = true;
+      problem.hidden = false;
+      problem.textContent = 'You no longer have access to this order. What is shown is as it was; it is no longer updated.';
+      if (formSection) formSection.hidden = true;
+      conversation.closeCompose();
+    }
+
+    const leave = ctx.client.subscribe(`order:${orderId}`, { onEvent: apply, onRevoked: revoked }, 0);
     const offs = [
       ctx.client.on('outbox', () => render()),
       ctx.client.on('state', (s) => {
