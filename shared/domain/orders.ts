@@ -3,7 +3,6 @@
  * recorded and how the head changes. Pure: values in, values or typed errors
  * out. Storage makes the result durable atomically (see `OrderStore`).
  */
-import { createHash } from 'node:crypto';
 import { IllegalTransitionError, ValidationError } from './errors';
 import type {
   AssignedEvent,
@@ -17,6 +16,7 @@ import type {
   ReadEvent,
 } from './model';
 import { authorizeCheckpoint, authorizeMessage, authorizeReadOrder, maySeePhone } from './permissions';
+import { canonicalDigest } from './request-digest';
 import type { CheckpointFrame, CreateOrderBody, MessageFrame } from './schemas';
 import type { Alert, AlertState } from './sla';
 import { CARRIER_STATUSES, classifyTransition, STATUS_TABLE } from './statuses';
@@ -66,23 +66,15 @@ export interface Append<E extends EventDraft = EventDraft> {
   readonly alert?: AlertWrite;
 }
 
-/** A stable digest of a create request: the same body twice gives the same digest. */
+/**
+ * A stable digest of a create request (CONTRACT §4: the same orderId and body
+ * again is 200, another body 409): `canonicalDigest` of the body with its
+ * `retailerId`, so the same body twice, in any key order, gives the same
+ * digest. Stored on the head as `createDigest`; unchanged in form since
+ * orders were first stored, so old heads still compare.
+ */
 export function digestCreate(retailerId: string, body: CreateOrderBody): string {
-  const canonical = JSON.stringify(sortKeys({ ...body, retailerId }));
-  return createHash('sha256').update(canonical).digest('base64url');
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value)
-        .filter(([, v]) => v !== undefined)
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-        .map(([k, v]) => [k, sortKeys(v)]),
-    );
-  }
-  return value;
+  return canonicalDigest({ ...body, retailerId });
 }
 
 /** The head and first event (seq 1) of a new order. */

@@ -1,9 +1,10 @@
 /**
  * `OrderStore` on DynamoDB. Every write that matters is conditional: an append
  * is one transaction of the head (`headSeq = :seen` and the room epoch it saw),
- * the event (`E#<seq>`, new) and the idempotency key (`ID#<id>`, new), so seqs
- * have no gaps, replays store nothing and concurrent writers cannot lose
- * updates. Appends to different orders that meet in time may share one
+ * the event (`E#<seq>`, new) and the idempotency key (`ID#<id>`, new, with
+ * the kind and digest of the request that used it), so seqs have no gaps,
+ * replays store nothing, an id serves one request only, and concurrent
+ * writers cannot lose updates. Appends to different orders that meet in time may share one
  * `TransactWriteItems` (`group-commit.ts`); each still succeeds or fails whole.
  */
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
@@ -21,6 +22,7 @@ import type { EventDraft, OrderEvent, OrderHead } from '../domain/model';
 import type { AlertWrite, Append, HeadChange, SmsOutboxEntry } from '../domain/orders';
 import { dueShardOf, type Alert } from '../domain/sla';
 import type { ListScope } from '../domain/permissions';
+import { judgeReplay } from '../domain/request-digest';
 import type { Status } from '../domain/statuses';
 import type { AppendResult, IdempotencyKey, OrderStore, Page } from './order-store';
 
@@ -28,7 +30,7 @@ import { RecentMap } from '../runtime/recent-map';
 import { GroupCommitter, type GroupCommitStats, type TransactItem } from './group-commit';
 import { INDEX, keys, MAX_SEQ } from './tables';
 
-type DuplicateResult = Extract<AppendResult, { outcome: 'duplicate' }>;
+type ReplayResult = Extract<AppendResult, { outcome: 'duplicate' | 'conflict' }>;
 
 /** How many times an append re-reads and retries after losing a race. */
 const MAX_APPEND_ATTEMPTS = 50;
@@ -283,7 +285,13 @@ export class DynamoOrderStore implements OrderStore {
     }
   }
 
-  private async findReplay(tenant: string, orderId: string, key: IdempotencyKey): Promise<DuplicateResult | null> {
+  /**
+   * The idempotency key `key.id` as stored, judged against this request
+   * (`judgeReplay`: same kind and digest, or a key without a digest and the
+   * same kind, is a duplicate; anything else a conflict). Null when the id
+   * is unused.
+   */
+  private async findReplay(tenant: string, orderId: string, key: IdempotencyKey): Promise<ReplayResult | null> {
     const res = await this.doc.send(
       new GetCommand({
         TableName: this.tableName,
@@ -293,10 +301,17 @@ export class DynamoOrderStore implements OrderStore {
     );
     const item = res.Item;
     if (!item) return null;
+    const stored = {
+      kind: String(item.kind),
+      ...(typeof item.digest === 'string' && { digest: item.digest }),
+    };
+    const seq = item.seq as number;
+    const by = item.by as string;
+    if (judgeReplay(stored, key) === 'conflict') return { outcome: 'conflict', seq, by, kind: stored.kind };
     return {
       outcome: 'duplicate',
-      seq: item.seq as number,
-      by: item.by as string,
+      seq,
+      by,
       ...(item.status !== undefined && { status: item.status as Status }),
     };
   }
@@ -399,6 +414,7 @@ export class DynamoOrderStore implements OrderStore {
               pk,
               sk: keys.idempotency(key.id),
               kind: key.kind,
+              digest: key.digest,
               seq,
               at: event.at,
               by: event.actor.sub,
@@ -419,7 +435,7 @@ export class DynamoOrderStore implements OrderStore {
         const codes = cancellationCodes(err);
         if (codes === null) throw err;
         if (key !== undefined && codes[keyAt] === 'ConditionalCheckFailed') {
-          // Someone stored this very key while we decided: it is a replay.
+          // Someone stored this very key while we decided: a replay, or another request under the same id.
           const replayed = await this.findReplay(tenant, orderId, key);
           if (replayed !== null) return replayed;
         }
