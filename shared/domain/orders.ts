@@ -20,6 +20,7 @@ import { canonicalDigest } from './request-digest';
 import type { CheckpointFrame, CreateOrderBody, MessageFrame } from './schemas';
 import type { Alert, AlertState } from './sla';
 import { CARRIER_STATUSES, classifyTransition, STATUS_TABLE } from './statuses';
+import { dict, ownValue } from './user-keys';
 
 /** What an accepted request changes on the head, besides headSeq and updatedAt. */
 export interface HeadChange {
@@ -97,7 +98,7 @@ export function newOrder(
     createdAt: now,
     updatedAt: now,
     createDigest: digestCreate(body.retailerId, body),
-    readMarks: {},
+    readMarks: dict(),
   };
   const event: CreatedEvent = {
     orderId,
@@ -181,7 +182,7 @@ export function planRead(p: Principal, head: OrderHead, seq: number, now: string
       issues: [{ field: 'seq', message: `must be at most ${head.headSeq}` }],
     });
   }
-  if ((head.readMarks[p.sub] ?? 0) >= seq) return null;
+  if ((readMarkOf(head, p.sub) ?? 0) >= seq) return null;
   return {
     event: { orderId: head.orderId, kind: 'read', at: now, actor: { sub: p.sub, role: p.role }, readSeq: seq },
     change: { readMark: { sub: p.sub, seq } },
@@ -203,7 +204,29 @@ export function planAssign(p: Principal, head: OrderHead, driverId: string, now:
   };
 }
 
-/** The order as `p` may see it: the recipient's phone only for dispatchers and the assigned driver. */
+/**
+ * The highest seq `sub` has read on the order, or `undefined` if they have
+ * read nothing. Subs are user-made: read by own property, so a sub such as
+ * `constructor` or `__proto__` has a mark like any other (see `user-keys.ts`).
+ */
+export function readMarkOf(head: Pick<OrderHead, 'readMarks'>, sub: string): number | undefined {
+  return ownValue(head.readMarks, sub);
+}
+
+/**
+ * Read marks with `sub`'s mark set to `seq`: a new prototype-less object
+ * (`dict`), the head's own left as it was. Keys are subs, so a `__proto__`
+ * sub is an own key like any other.
+ */
+export function withReadMark(marks: OrderHead['readMarks'], sub: string, seq: number): Record<string, number> {
+  return dict([...Object.entries(marks), [sub, seq]]);
+}
+
+/**
+ * The order as `p` may see it: the recipient's phone only for dispatchers
+ * and the assigned driver. `readMarks` is a prototype-less copy keyed by sub
+ * (every sub's mark, `__proto__` included, serializes as an own key).
+ */
 export function orderView(p: Principal, head: OrderHead): OrderView {
   const recipient = maySeePhone(p, head) ? head.recipient : { name: head.recipient.name };
   return {
@@ -220,7 +243,7 @@ export function orderView(p: Principal, head: OrderHead): OrderView {
     createdAt: head.createdAt,
     updatedAt: head.updatedAt,
     ...(head.lastLocation !== undefined && { lastLocation: head.lastLocation }),
-    readMarks: { ...head.readMarks },
+    readMarks: dict(Object.entries(head.readMarks)),
     ...(head.openAlertId !== undefined && { openAlertId: head.openAlertId }),
     ...(head.dueAt !== undefined && { dueAt: head.dueAt }),
   };

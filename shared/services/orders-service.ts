@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { ConflictError, NotFoundError } from '../domain/errors';
 import type { OrderEvent, OrderHead, OrderView, Principal } from '../domain/model';
-import { digestCreate, newOrder, orderView, planAssign, planCheckpoint, planMessage, planRead } from '../domain/orders';
+import { digestCreate, newOrder, orderView, planAssign, planCheckpoint, planMessage, planRead, readMarkOf } from '../domain/orders';
 import { authorizeCreateOrder, authorizeDispatcher, authorizeReadOrder, listScope } from '../domain/permissions';
 import { requestDigest } from '../domain/request-digest';
 import type { CheckpointFrame, CreateOrderBody, MessageFrame } from '../domain/schemas';
@@ -216,7 +216,7 @@ export class OrdersService {
   async read(p: Principal, orderId: string, seq: number): Promise<{ orderId: string; seq: number }> {
     const now = this.now().toISOString();
     const result = await this.orders.append(p.tenant, orderId, (head) => planRead(p, head, seq, now));
-    const mark = result.outcome === 'stored' || result.outcome === 'unchanged' ? (result.head.readMarks[p.sub] ?? seq) : seq;
+    const mark = result.outcome === 'stored' || result.outcome === 'unchanged' ? (readMarkOf(result.head, p.sub) ?? seq) : seq;
     return { orderId, seq: mark };
   }
 

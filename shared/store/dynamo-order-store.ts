@@ -7,25 +7,31 @@
  * writers cannot lose updates. Appends to different orders that meet in time may share one
  * `TransactWriteItems` (`group-commit.ts`); each still succeeds or fails whole.
  */
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
+  type AttributeValue,
+  BatchGetItemCommand,
+  type BatchGetItemCommandOutput,
+  GetItemCommand,
+  TransactionCanceledException,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import {
   GetCommand,
   QueryCommand,
   TransactWriteCommand,
-  UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError, RateLimitedError } from '../domain/errors';
 import type { EventDraft, OrderEvent, OrderHead } from '../domain/model';
-import type { AlertWrite, Append, HeadChange, SmsOutboxEntry } from '../domain/orders';
+import { withReadMark, type AlertWrite, type Append, type HeadChange, type SmsOutboxEntry } from '../domain/orders';
 import { dueShardOf, type Alert } from '../domain/sla';
 import type { ListScope } from '../domain/permissions';
 import { judgeReplay } from '../domain/request-digest';
 import type { Status } from '../domain/statuses';
 import type { AppendResult, IdempotencyKey, OrderStore, Page } from './order-store';
 
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { dict } from '../domain/user-keys';
 import { RecentMap } from '../runtime/recent-map';
 import { GroupCommitter, type GroupCommitStats, type TransactItem } from './group-commit';
 import { INDEX, keys, MAX_SEQ } from './tables';
@@ -59,11 +65,35 @@ const HEAD_FIELDS = [
   'dueAt',
 ] as const satisfies readonly (keyof OrderHead)[];
 
+/**
+ * The head in a stored head item. `readMarks` (keyed by sub, so by users)
+ * becomes a prototype-less object (`dict`): every sub is an own key.
+ */
 export function headFromItem(item: Item): OrderHead {
   const head: Item = {};
   for (const f of HEAD_FIELDS) if (item[f] !== undefined) head[f] = item[f];
-  head.readMarks ??= {};
+  head.readMarks = dict(Object.entries((item.readMarks ?? {}) as Record<string, number>));
   return head as unknown as OrderHead;
+}
+
+/**
+ * A head item as DynamoDB returned it (`AttributeValue`s), unmarshalled so
+ * that user-keyed maps keep every key. util-dynamodb's `unmarshall` (what the
+ * DocumentClient applies to every answer) builds a map by assignment, which
+ * silently drops a key named `__proto__`: a reader whose sub is `__proto__`
+ * would lose their read mark on every read. So heads are read with the
+ * low-level commands (the SDK's own deserializer keeps `__proto__` as an own
+ * key) and `readMarks` is built here, by own property, into a `dict`.
+ */
+export function headItemFromAttributes(raw: Record<string, AttributeValue>): Item {
+  const { readMarks, ...rest } = raw;
+  const item: Item = unmarshall(rest);
+  if (readMarks?.M !== undefined) {
+    item.readMarks = dict(
+      Object.entries(readMarks.M).flatMap(([sub, v]): [string, number][] => (v.N === undefined ? [] : [[sub, Number(v.N)]])),
+    );
+  }
+  return item;
 }
 
 export function headToItem(head: OrderHead): Item {
@@ -246,15 +276,16 @@ export class DynamoOrderStore implements OrderStore {
     return (await this.readHead(tenant, orderId))?.head ?? null;
   }
 
+  /** The head, read raw so user-keyed maps keep every key (`headItemFromAttributes`). */
   private async readHead(tenant: string, orderId: string): Promise<KnownHead | null> {
     const res = await this.doc.send(
-      new GetCommand({
+      new GetItemCommand({
         TableName: this.tableName,
-        Key: { pk: keys.order(tenant, orderId), sk: keys.head },
+        Key: { pk: { S: keys.order(tenant, orderId) }, sk: { S: keys.head } },
         ConsistentRead: true,
       }),
     );
-    return res.Item ? knownHeadOf(res.Item) : null;
+    return res.Item ? knownHeadOf(headItemFromAttributes(res.Item)) : null;
   }
 
   /**
@@ -266,17 +297,18 @@ export class DynamoOrderStore implements OrderStore {
   async openRoom(tenant: string, orderId: string): Promise<OrderHead> {
     const pk = keys.order(tenant, orderId);
     try {
+      // Low-level, so the head comes back raw (`headItemFromAttributes`).
       const res = await this.doc.send(
-        new UpdateCommand({
+        new UpdateItemCommand({
           TableName: this.tableName,
-          Key: { pk, sk: keys.head },
+          Key: { pk: { S: pk }, sk: { S: keys.head } },
           UpdateExpression: 'ADD roomEpoch :one',
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':one': 1 },
+          ExpressionAttributeValues: { ':one': { N: '1' } },
           ReturnValues: 'ALL_NEW',
         }),
       );
-      const known = knownHeadOf(res.Attributes ?? {});
+      const known = knownHeadOf(headItemFromAttributes(res.Attributes ?? {}));
       if (this.heads.has(pk)) this.heads.set(pk, known);
       return known.head;
     } catch (err) {
@@ -549,15 +581,19 @@ export class DynamoOrderStore implements OrderStore {
     return next === undefined ? { items: inScope } : { items: inScope, cursor: next };
   }
 
+  /** Heads by key, read raw so user-keyed maps keep every key (`headItemFromAttributes`). */
   private async batchGetHeads(keyList: { pk: string; sk: string }[]): Promise<OrderHead[]> {
     const found = new Map<string, OrderHead>();
     for (let i = 0; i < keyList.length; i += 100) {
-      let request: Item[] | undefined = keyList.slice(i, i + 100);
+      let request: Record<string, AttributeValue>[] | undefined = keyList.slice(i, i + 100).map((k) => ({ pk: { S: k.pk }, sk: { S: k.sk } }));
       for (let attempt = 0; request !== undefined && request.length > 0; attempt++) {
-        const res: BatchGetCommandOutput = await this.doc.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: request, ConsistentRead: true } } }),
+        const res: BatchGetItemCommandOutput = await this.doc.send(
+          new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: request, ConsistentRead: true } } }),
         );
-        for (const item of res.Responses?.[this.tableName] ?? []) found.set(item.pk as string, headFromItem(item));
+        for (const raw of res.Responses?.[this.tableName] ?? []) {
+          const item = headItemFromAttributes(raw);
+          found.set(item.pk as string, headFromItem(item));
+        }
         request = res.UnprocessedKeys?.[this.tableName]?.Keys;
         if (request !== undefined && request.length > 0) await backoff(attempt);
       }
@@ -623,7 +659,7 @@ export function applyChange(head: OrderHead, change: HeadChange, seq: number, at
     ...fields,
     headSeq: seq,
     updatedAt: at,
-    readMarks: readMark ? { ...head.readMarks, [readMark.sub]: readMark.seq } : head.readMarks,
+    readMarks: readMark ? withReadMark(head.readMarks, readMark.sub, readMark.seq) : head.readMarks,
   };
   for (const [name, value] of [
     ['dueAt', dueAt],

@@ -2,9 +2,10 @@
  * The order store against DynamoDB Local: one write per event, no gaps, no
  * duplicates, nothing stored for a refused request.
  */
-import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Principal } from '../../shared/domain/model';
+import { orderView } from '../../shared/domain/orders';
 import { requestDigest } from '../../shared/domain/request-digest';
 import type { CheckpointFrame, CreateOrderBody, MessageFrame } from '../../shared/domain/schemas';
 import { DEFAULT_SLA_POLICY } from '../../shared/domain/sla';
@@ -354,5 +355,44 @@ describe('one id, one request (CONTRACT §5)', () => {
     // ... and the same request: a duplicate (the request is its fields; see README).
     expect(await service.checkpoint(dispatcher, cp(orderId, 'picked_up', 'secret-id'))).toMatchObject({ seq: 3, duplicate: true });
     expect((await itemsOf(orderId)).events).toHaveLength(3);
+  });
+});
+
+describe('read marks keyed by sub', () => {
+  it("keeps a `__proto__` reader's mark through DynamoDB and back, and in the order as sent", async () => {
+    const orderId = await newAssignedOrder();
+    const proto: Principal = { tenant: 'acme-co', role: 'dispatcher', sub: '__proto__' };
+    const ctor: Principal = { tenant: 'acme-co', role: 'dispatcher', sub: 'constructor' };
+    expect(await service.read(proto, orderId, 2)).toEqual({ orderId, seq: 2 });
+    expect(await service.read(ctor, orderId, 1)).toEqual({ orderId, seq: 1 });
+
+    // Read back by a process that never saw the write.
+    const fresh = new DynamoOrderStore(tables.doc, tables.orders);
+    const head = await fresh.getOrder('acme-co', orderId);
+    expect(head).not.toBeNull();
+    expect(Object.hasOwn(head!.readMarks, '__proto__')).toBe(true);
+    expect(Object.entries(head!.readMarks).sort()).toEqual([
+      ['__proto__', 2],
+      ['constructor', 1],
+    ]);
+    // The JSON a client receives carries it.
+    const sent = JSON.parse(JSON.stringify({ order: orderView(dispatcher, head!) })) as { order: { readMarks: object } };
+    expect(Object.entries(sent.order.readMarks).sort()).toEqual([
+      ['__proto__', 2],
+      ['constructor', 1],
+    ]);
+    expect(JSON.parse(JSON.stringify((await otherProcess().get(dispatcher, orderId)).readMarks))).toEqual(
+      JSON.parse('{"__proto__":2,"constructor":1}'),
+    );
+
+    // A read at or below the mark changes nothing and acks the mark (a number, not an object), in either process.
+    for (const s of [service, otherProcess()]) {
+      expect(await s.read(proto, orderId, 1)).toEqual({ orderId, seq: 2 });
+      expect(await s.read(ctor, orderId, 1)).toEqual({ orderId, seq: 1 });
+    }
+    const { events } = await itemsOf(orderId);
+    expect(events.map((e) => e.event.kind)).toEqual(['created', 'assigned', 'read', 'read']);
+    const raw = await tables.doc.send(new GetCommand({ TableName: tables.orders, Key: { pk: keys.order('acme-co', orderId), sk: keys.head } }));
+    expect(raw.Item?.headSeq).toBe(4);
   });
 });
