@@ -234,6 +234,22 @@ describe('POST /api/orders/{id}/assign', () => {
   });
 });
 
+describe('PUT /api/sla-policy: keys from the caller', () => {
+  it('answers {"dwellSeconds":{"__proto__":5}} with 400 VALIDATION naming the key, and keeps the policy', async () => {
+    const before = await http(url, 'GET', '/api/sla-policy', { token: cast.dispatcher });
+    expect(before.status).toBe(200);
+    for (const rawBody of ['{"dwellSeconds":{"__proto__":5}}', '{"dwellSeconds":{"__proto__":5},"escalation":[]}', '{"dwellSeconds":{"constructor":5},"escalation":[]}']) {
+      const res = await http<ApiError>(url, 'PUT', '/api/sla-policy', { token: cast.dispatcher, rawBody });
+      expect(res.status, rawBody).toBe(400);
+      expect(res.body.error.code).toBe('VALIDATION');
+      const key = rawBody.includes('constructor') ? 'constructor' : '__proto__';
+      expect(res.body.error.message).toContain(`"dwellSeconds.${key}"`);
+      expect((res.body.error.details as { issues: { field: string }[] }).issues.map((i) => i.field)).toContain(`dwellSeconds.${key}`);
+    }
+    expect((await http(url, 'GET', '/api/sla-policy', { token: cast.dispatcher })).body).toEqual(before.body);
+  });
+});
+
 describe('GET /api/orders', () => {
   /** retailer-a: a1 (driver-1), a2 (driver-1, picked_up), a3 (unassigned); retailer-b: b1 (driver-2), b2 (driver-1). */
   async function seedOrders() {

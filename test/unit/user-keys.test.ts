@@ -6,6 +6,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { orderView, planRead, readMarkOf, withReadMark } from '../../shared/domain/orders';
 import { dict, isUnsafeKey, ownValue, UNSAFE_KEYS } from '../../shared/domain/user-keys';
+import { apiQuery, flatHeaders } from '../../local/gateway';
 import { applyChange, headFromItem, headItemFromAttributes } from '../../shared/store/dynamo-order-store';
 import { dispatcher, makeHead, T1 } from './fixtures';
 
@@ -85,5 +86,29 @@ describe('read marks of a sub named like Object.prototype machinery', () => {
     const view = orderView(dispatcher, makeHead({ readMarks: next }));
     view.readMarks['__proto__'] = 9;
     expect(ownValue(next, '__proto__')).toBe(2);
+  });
+});
+
+describe('the local gateway: query and header names are the client\'s', () => {
+  it('builds queryStringParameters by own key: ?constructor=a is "a", not Object\'s function joined with "a"', () => {
+    const query = apiQuery(new URLSearchParams('constructor=a&toString=b&__proto__=c&hasOwnProperty=d&x=1&x=2'));
+    expect(Object.entries(query).sort()).toEqual([
+      ['__proto__', 'c'],
+      ['constructor', 'a'],
+      ['hasOwnProperty', 'd'],
+      ['toString', 'b'],
+      ['x', '1,2'],
+    ]);
+    expect(ownValue(apiQuery(new URLSearchParams('status=created')), 'constructor')).toBeUndefined();
+  });
+
+  it('keeps every header name, lower-cased, repeated values joined', () => {
+    const headers = flatHeaders(JSON.parse('{"__proto__":"p","Constructor":"c","x-many":["1","2"]}') as Record<string, string | string[]>);
+    expect(Object.entries(headers).sort()).toEqual([
+      ['__proto__', 'p'],
+      ['constructor', 'c'],
+      ['x-many', '1,2'],
+    ]);
+    expect(headers['authorization']).toBeUndefined();
   });
 });
