@@ -3,7 +3,7 @@
  * recorded and how the head changes. Pure: values in, values or typed errors
  * out. Storage makes the result durable atomically (see `OrderStore`).
  */
-import { IllegalTransitionError, ValidationError } from './errors';
+import { ConflictError, IllegalTransitionError, ValidationError } from './errors';
 import type {
   AssignedEvent,
   CheckpointEvent,
@@ -19,7 +19,7 @@ import { authorizeCheckpoint, authorizeMessage, authorizeReadOrder, maySeePhone 
 import { canonicalDigest } from './request-digest';
 import type { CheckpointFrame, CreateOrderBody, MessageFrame } from './schemas';
 import type { Alert, AlertState } from './sla';
-import { CARRIER_STATUSES, classifyTransition, STATUS_TABLE } from './statuses';
+import { acceptsAssignment, CARRIER_STATUSES, classifyTransition, STATUS_TABLE } from './statuses';
 import { dict, ownValue } from './user-keys';
 
 /** What an accepted request changes on the head, besides headSeq and updatedAt. */
@@ -189,7 +189,18 @@ export function planRead(p: Principal, head: OrderHead, seq: number, now: string
   };
 }
 
+/**
+ * Assign `driverId` to the order (the caller is a dispatcher: `OrdersService`
+ * checks). Null when that driver already has it: nothing to record.
+ *
+ * @throws ConflictError (409) when the order is `delivered` or in a final
+ *   status, whichever driver is asked for, the one it has included
+ *   (CONTRACT §4); `details.status` is the order's status.
+ */
 export function planAssign(p: Principal, head: OrderHead, driverId: string, now: string): Append<Omit<AssignedEvent, 'seq'>> | null {
+  if (!acceptsAssignment(head.status)) {
+    throw new ConflictError(`Order "${head.orderId}" is ${head.status}: no driver can be assigned to it any more.`, { status: head.status });
+  }
   if (head.driverId === driverId) return null;
   return {
     event: {
