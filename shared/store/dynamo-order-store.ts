@@ -4,8 +4,10 @@
  * the event (`E#<seq>`, new) and the idempotency key (`ID#<id>`, new, with
  * the kind and digest of the request that used it), so seqs have no gaps,
  * replays store nothing, an id serves one request only, and concurrent
- * writers cannot lose updates. Appends to different orders that meet in time may share one
- * `TransactWriteItems` (`group-commit.ts`); each still succeeds or fails whole.
+ * writers cannot lose updates. Appends to different orders that meet in time
+ * may share one `TransactWriteItems` (`group-commit.ts`); each still succeeds
+ * or fails whole. Heads are read with the low-level commands so that maps
+ * keyed by users keep every key (`headItemFromAttributes`).
  */
 import {
   type AttributeValue,
@@ -21,6 +23,7 @@ import {
   TransactWriteCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { NotFoundError, RateLimitedError } from '../domain/errors';
 import type { EventDraft, OrderEvent, OrderHead } from '../domain/model';
 import { withReadMark, type AlertWrite, type Append, type HeadChange, type SmsOutboxEntry } from '../domain/orders';
@@ -28,10 +31,9 @@ import { dueShardOf, type Alert } from '../domain/sla';
 import type { ListScope } from '../domain/permissions';
 import { judgeReplay } from '../domain/request-digest';
 import type { Status } from '../domain/statuses';
+import { dict } from '../domain/user-keys';
 import type { AppendResult, IdempotencyKey, OrderStore, Page } from './order-store';
 
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { dict } from '../domain/user-keys';
 import { RecentMap } from '../runtime/recent-map';
 import { GroupCommitter, type GroupCommitStats, type TransactItem } from './group-commit';
 import { INDEX, keys, MAX_SEQ } from './tables';
@@ -96,6 +98,13 @@ export function headItemFromAttributes(raw: Record<string, AttributeValue>): Ite
   return item;
 }
 
+/**
+ * The stored form of a head. A head is written whole only when its order is
+ * created, with no read marks yet; a read mark is written by path
+ * (`SET readMarks.#reader`), never by marshalling the map: util-dynamodb's
+ * `marshall` drops a `__proto__` key and refuses an object whose own
+ * `constructor` key is not a function.
+ */
 export function headToItem(head: OrderHead): Item {
   return {
     pk: keys.order(head.tenant, head.orderId),
