@@ -18,6 +18,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { dict, ownValue } from '../shared/domain/user-keys';
 import type { Logger } from '../shared/runtime/log';
 import { invoke, type LambdaHandler } from './lambda';
 
@@ -206,8 +207,9 @@ export class LocalGateway {
     }
     const id = connectionId();
     const connectedAt = new Date();
-    const headers = flatHeaders(req);
-    const query = Object.fromEntries(url.searchParams);
+    const headers = flatHeaders(req.headers);
+    // Names are the client's: a prototype-less object (the last of a repeated name wins, as before).
+    const query = dict(url.searchParams);
     const result = await invoke(this.options.handlers.connect, {
       requestContext: this.requestContext({ id, connectedAt }, 'CONNECT', '$connect'),
       headers,
@@ -419,9 +421,8 @@ export class LocalGateway {
       return;
     }
     const now = new Date();
-    const headers = flatHeaders(req);
-    const query: Record<string, string> = {};
-    for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+    const headers = flatHeaders(req.headers);
+    const query = apiQuery(url.searchParams);
     const event: APIGatewayProxyEventV2 = {
       version: '2.0',
       routeKey: '$default',
@@ -458,12 +459,34 @@ export class LocalGateway {
   }
 }
 
-function flatHeaders(req: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) {
+/**
+ * Request headers as API Gateway passes them: names lower-cased, repeated
+ * values joined with commas. Names are the client's, so the object has no
+ * prototype (`dict`): a header named `__proto__` or `constructor` is a
+ * header like any other.
+ */
+export function flatHeaders(raw: IncomingMessage['headers']): Record<string, string> {
+  const headers = dict<string>();
+  for (const [k, v] of Object.entries(raw)) {
     if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
   }
   return headers;
+}
+
+/**
+ * An HTTP API (payload 2.0) event's `queryStringParameters`: a repeated
+ * parameter's values joined with commas, as API Gateway does. Names are the
+ * client's, so the object has no prototype and "seen before" means an own
+ * key: `?constructor=a` is `{constructor: "a"}`, not Object's function
+ * joined with "a".
+ */
+export function apiQuery(params: URLSearchParams): Record<string, string> {
+  const query = dict<string>();
+  for (const [k, v] of params) {
+    const before = ownValue(query, k);
+    query[k] = before === undefined ? v : `${before},${v}`;
+  }
+  return query;
 }
 
 /** The body, or null when it is larger than `cap`. */

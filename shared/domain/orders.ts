@@ -3,8 +3,7 @@
  * recorded and how the head changes. Pure: values in, values or typed errors
  * out. Storage makes the result durable atomically (see `OrderStore`).
  */
-import { createHash } from 'node:crypto';
-import { IllegalTransitionError, ValidationError } from './errors';
+import { ConflictError, IllegalTransitionError, ValidationError } from './errors';
 import type {
   AssignedEvent,
   CheckpointEvent,
@@ -17,9 +16,11 @@ import type {
   ReadEvent,
 } from './model';
 import { authorizeCheckpoint, authorizeMessage, authorizeReadOrder, maySeePhone } from './permissions';
+import { canonicalDigest } from './request-digest';
 import type { CheckpointFrame, CreateOrderBody, MessageFrame } from './schemas';
 import type { Alert, AlertState } from './sla';
-import { CARRIER_STATUSES, classifyTransition, STATUS_TABLE, type Status } from './statuses';
+import { acceptsAssignment, CARRIER_STATUSES, classifyTransition, STATUS_TABLE, type Status } from './statuses';
+import { dict, ownValue } from './user-keys';
 
 /** What an accepted request changes on the head, besides headSeq and updatedAt. */
 export interface HeadChange {
@@ -68,23 +69,15 @@ export interface Append<E extends EventDraft = EventDraft> {
   readonly alert?: AlertWrite;
 }
 
-/** A stable digest of a create request: the same body twice gives the same digest. */
+/**
+ * A stable digest of a create request (CONTRACT §4: the same orderId and body
+ * again is 200, another body 409): `canonicalDigest` of the body with its
+ * `retailerId`, so the same body twice, in any key order, gives the same
+ * digest. Stored on the head as `createDigest`; unchanged in form since
+ * orders were first stored, so old heads still compare.
+ */
 export function digestCreate(retailerId: string, body: CreateOrderBody): string {
-  const canonical = JSON.stringify(sortKeys({ ...body, retailerId }));
-  return createHash('sha256').update(canonical).digest('base64url');
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value)
-        .filter(([, v]) => v !== undefined)
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-        .map(([k, v]) => [k, sortKeys(v)]),
-    );
-  }
-  return value;
+  return canonicalDigest({ ...body, retailerId });
 }
 
 /** The head and first event (seq 1) of a new order. */
@@ -107,7 +100,7 @@ export function newOrder(
     createdAt: now,
     updatedAt: now,
     createDigest: digestCreate(body.retailerId, body),
-    readMarks: {},
+    readMarks: dict(),
   };
   const event: CreatedEvent = {
     orderId,
@@ -277,14 +270,25 @@ export function planRead(p: Principal, head: OrderHead, seq: number, now: string
       issues: [{ field: 'seq', message: `must be at most ${head.headSeq}` }],
     });
   }
-  if ((head.readMarks[p.sub] ?? 0) >= seq) return null;
+  if ((readMarkOf(head, p.sub) ?? 0) >= seq) return null;
   return {
     event: { orderId: head.orderId, kind: 'read', at: now, actor: { sub: p.sub, role: p.role }, readSeq: seq },
     change: { readMark: { sub: p.sub, seq } },
   };
 }
 
+/**
+ * Assign `driverId` to the order (the caller is a dispatcher: `OrdersService`
+ * checks). Null when that driver already has it: nothing to record.
+ *
+ * @throws ConflictError (409) when the order is `delivered` or in a final
+ *   status, whichever driver is asked for, the one it has included
+ *   (CONTRACT §4); `details.status` is the order's status.
+ */
 export function planAssign(p: Principal, head: OrderHead, driverId: string, now: string): Append<Omit<AssignedEvent, 'seq'>> | null {
+  if (!acceptsAssignment(head.status)) {
+    throw new ConflictError(`Order "${head.orderId}" is ${head.status}: no driver can be assigned to it any more.`, { status: head.status });
+  }
   if (head.driverId === driverId) return null;
   return {
     event: {
@@ -299,7 +303,29 @@ export function planAssign(p: Principal, head: OrderHead, driverId: string, now:
   };
 }
 
-/** The order as `p` may see it: the recipient's phone only for dispatchers and the assigned driver. */
+/**
+ * The highest seq `sub` has read on the order, or `undefined` if they have
+ * read nothing. Subs are user-made: read by own property, so a sub such as
+ * `constructor` or `__proto__` has a mark like any other (see `user-keys.ts`).
+ */
+export function readMarkOf(head: Pick<OrderHead, 'readMarks'>, sub: string): number | undefined {
+  return ownValue(head.readMarks, sub);
+}
+
+/**
+ * Read marks with `sub`'s mark set to `seq`: a new prototype-less object
+ * (`dict`), the head's own left as it was. Keys are subs, so a `__proto__`
+ * sub is an own key like any other.
+ */
+export function withReadMark(marks: OrderHead['readMarks'], sub: string, seq: number): Record<string, number> {
+  return dict([...Object.entries(marks), [sub, seq]]);
+}
+
+/**
+ * The order as `p` may see it: the recipient's phone only for dispatchers
+ * and the assigned driver. `readMarks` is a prototype-less copy keyed by sub
+ * (every sub's mark, `__proto__` included, serializes as an own key).
+ */
 export function orderView(p: Principal, head: OrderHead): OrderView {
   const recipient = maySeePhone(p, head) ? head.recipient : { name: head.recipient.name };
   return {
@@ -316,7 +342,7 @@ export function orderView(p: Principal, head: OrderHead): OrderView {
     createdAt: head.createdAt,
     updatedAt: head.updatedAt,
     ...(head.lastLocation !== undefined && { lastLocation: head.lastLocation }),
-    readMarks: { ...head.readMarks },
+    readMarks: dict(Object.entries(head.readMarks)),
     ...(head.openAlertId !== undefined && { openAlertId: head.openAlertId }),
     ...(head.dueAt !== undefined && { dueAt: head.dueAt }),
   };

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { ValidationError } from './errors';
 import { STATUSES } from './statuses';
+import { isUnsafeKey, UNSAFE_KEYS } from './user-keys';
 
 /** Ids: non-empty strings of at most 128 characters (CONTRACT §5). */
 export const idSchema = z.string().min(1, 'must not be empty').max(128, 'must be at most 128 characters');
@@ -48,6 +49,30 @@ export const TEXT_MAX = 4000;
 
 /** Request id: echoed in the reply. */
 const reqIdSchema = idSchema.optional();
+
+/**
+ * A record schema (`z.record`, `z.partialRecord`: keys taken from the input)
+ * that refuses the keys in `UNSAFE_KEYS` (`__proto__`, `constructor`,
+ * `prototype`) with a VALIDATION issue naming the key's path, as a strict
+ * object refuses an unknown key. zod 4's records skip a `__proto__` key
+ * without a word (`{"__proto__": 5}` parses to `{}`, where every other
+ * unknown key is refused), so a record of user keys must be wrapped in this.
+ *
+ * @param record the record schema; its output is what this returns.
+ */
+export function withSafeKeys<T extends z.ZodType>(record: T) {
+  return z
+    .unknown()
+    .superRefine((value, ctx) => {
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
+      for (const key of Object.keys(value)) {
+        if (isUnsafeKey(key)) {
+          ctx.addIssue({ code: 'custom', path: [key], message: `is not allowed (${UNSAFE_KEYS.join(', ')} are never keys)` });
+        }
+      }
+    })
+    .pipe(record);
+}
 
 // ---------------------------------------------------------------- WebSocket
 

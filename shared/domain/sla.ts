@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { ForbiddenError } from './errors';
 import type { AlertEvent, OrderHead, Principal } from './model';
 import type { Append, SmsOutboxEntry } from './orders';
-import { phoneSchema, statusSchema } from './schemas';
+import { phoneSchema, statusSchema, withSafeKeys } from './schemas';
 import type { Status } from './statuses';
 
 export const MAX_ESCALATION_LEVELS = 10;
@@ -33,7 +33,8 @@ export type EscalationLevel = z.infer<typeof escalationLevelSchema>;
 
 export const slaPolicySchema = z
   .object({
-    dwellSeconds: z.partialRecord(statusSchema, seconds.min(1, 'must be at least 1 second')),
+    // Keys come from the caller: refuse __proto__ & co. by name (zod's records would drop __proto__ silently).
+    dwellSeconds: withSafeKeys(z.partialRecord(statusSchema, seconds.min(1, 'must be at least 1 second'))),
     escalation: z.array(escalationLevelSchema).max(MAX_ESCALATION_LEVELS),
   })
   .strict()

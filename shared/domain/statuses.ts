@@ -122,6 +122,18 @@ export const CARRIER_STATUSES: readonly Status[] = [
 /** Statuses after which an order never moves again. */
 export const FINAL_STATUSES: readonly Status[] = STATUSES.filter((s) => STATUS_TABLE[s].next.length === 0);
 
+/**
+ * Statuses in which the delivery is over: `delivered` and the final ones
+ * (`returned`, `cancelled`, `followed_up`). CONTRACT §4: assigning a driver
+ * to an order in one of them is CONFLICT; the console offers no assignment.
+ */
+export const CLOSED_STATUSES: readonly Status[] = ['delivered', ...FINAL_STATUSES];
+
+/** May a driver be assigned to an order in `status`? Not once it is delivered or final (CONTRACT §4). */
+export function acceptsAssignment(status: Status): boolean {
+  return !CLOSED_STATUSES.includes(status);
+}
+
 export function isStatus(value: unknown): value is Status {
   return typeof value === 'string' && (STATUSES as readonly string[]).includes(value);
 }

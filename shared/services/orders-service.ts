@@ -6,8 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { ConflictError, NotFoundError } from '../domain/errors';
 import type { OrderEvent, OrderHead, OrderView, Principal } from '../domain/model';
-import { checkpointOutcome, digestCreate, newOrder, orderView, planAssign, planCheckpoint, planMessage, planRead } from '../domain/orders';
+import { checkpointOutcome, digestCreate, newOrder, orderView, planAssign, planCheckpoint, planMessage, planRead, readMarkOf } from '../domain/orders';
 import { authorizeCreateOrder, authorizeDispatcher, authorizeReadOrder, listScope } from '../domain/permissions';
+import { requestDigest } from '../domain/request-digest';
 import type { CheckpointFrame, CreateOrderBody, MessageFrame } from '../domain/schemas';
 import type { Status } from '../domain/statuses';
 import { dueAtFor, withStatusClock } from '../domain/sla';
@@ -129,7 +130,7 @@ export class OrdersService {
     authorizeDispatcher(p, 'assign drivers');
     const now = this.now().toISOString();
     const result = await this.orders.append(p.tenant, orderId, (head) => planAssign(p, head, driverId, now));
-    return orderView(p, result.outcome === 'duplicate' ? await this.readableHead(p, orderId) : result.head);
+    return orderView(p, result.outcome === 'stored' || result.outcome === 'unchanged' ? result.head : await this.readableHead(p, orderId));
   }
 
   /**
@@ -179,11 +180,17 @@ export class OrdersService {
    * Post a checkpoint (CONTRACT §3, §5). The ack carries `status`, the
    * order's status after it, and `applied`: false for a late checkpoint
    * (recorded with `late: true`, status unchanged, so `status` is the
-   * current one), true for every other. A replay acks as the original did,
-   * with `duplicate: true`.
+   * current one), true for every other. Its `eventId` is an idempotency key
+   * shared with message ids: the same request again acks as the original did,
+   * with `duplicate: true`; another request under the id is CONFLICT. Either
+   * way nothing new is stored.
    *
-   * @throws FORBIDDEN, VALIDATION (`occurredAt` out of bounds),
-   *   ILLEGAL_TRANSITION, NOT_FOUND, RATE_LIMITED; nothing is stored then.
+   * @throws ConflictError the id was used for another request (a different
+   *   field, or a message), for a caller who may see the order.
+   * @throws ForbiddenError / NotFoundError the caller may not see the order
+   *   (checked before anything about the id is said).
+   * @throws VALIDATION (`occurredAt` out of bounds), ILLEGAL_TRANSITION,
+   *   RATE_LIMITED; nothing is stored then.
    */
   async checkpoint(p: Principal, frame: CheckpointFrame): Promise<CheckpointAckBody> {
     const now = this.now();
@@ -192,39 +199,58 @@ export class OrdersService {
     const result = await this.orders.append(p.tenant, frame.orderId, decide, {
       id: frame.eventId,
       kind: 'checkpoint',
+      digest: requestDigest('checkpoint', frame),
     });
-    await this.checkReplay(p, frame.orderId, result);
+    await this.settleReplay(p, frame.orderId, result, 'eventId', frame.eventId);
     if (result.outcome === 'duplicate') {
       // Keys stored before late checkpoints existed carry no `applied`: all of those were applied.
       return { orderId: frame.orderId, seq: result.seq, status: result.status ?? frame.status, applied: result.applied ?? true, duplicate: true };
     }
-    if (result.outcome === 'unchanged' || result.event.kind !== 'checkpoint') throw new Error('a checkpoint always records a checkpoint event');
+    if (result.outcome !== 'stored' || result.event.kind !== 'checkpoint') throw new Error('a checkpoint always records a checkpoint event');
     return { orderId: frame.orderId, seq: result.seq, ...checkpointOutcome(result.event), duplicate: false };
   }
 
+  /**
+   * Record a message (CONTRACT §5); its `messageId` is an idempotency key as
+   * for `checkpoint`.
+   *
+   * @throws ConflictError the id was used for another request.
+   * @throws ForbiddenError / NotFoundError the caller may not see the order.
+   */
   async message(p: Principal, frame: MessageFrame): Promise<{ orderId: string; seq: number; duplicate: boolean }> {
     const now = this.now().toISOString();
     const result = await this.orders.append(p.tenant, frame.orderId, (head) => planMessage(p, head, frame, now), {
       id: frame.messageId,
       kind: 'message',
+      digest: requestDigest('message', frame),
     });
-    await this.checkReplay(p, frame.orderId, result);
-    if (result.outcome === 'unchanged') throw new Error('a message always records an event');
-    return { orderId: frame.orderId, seq: result.seq, duplicate: result.outcome === 'duplicate' };
+    await this.settleReplay(p, frame.orderId, result, 'messageId', frame.messageId);
+    if (result.outcome === 'duplicate') return { orderId: frame.orderId, seq: result.seq, duplicate: true };
+    if (result.outcome !== 'stored') throw new Error('a message always records an event');
+    return { orderId: frame.orderId, seq: result.seq, duplicate: false };
   }
 
   async read(p: Principal, orderId: string, seq: number): Promise<{ orderId: string; seq: number }> {
     const now = this.now().toISOString();
     const result = await this.orders.append(p.tenant, orderId, (head) => planRead(p, head, seq, now));
-    const mark = result.outcome === 'duplicate' ? seq : (result.head.readMarks[p.sub] ?? seq);
+    const mark = result.outcome === 'stored' || result.outcome === 'unchanged' ? (readMarkOf(result.head, p.sub) ?? seq) : seq;
     return { orderId, seq: mark };
   }
 
   /**
-   * A replayed id acks with its original seq, but only to whoever stored it
-   * or may see the order: an id is not a way to learn about other orders.
+   * An id seen before: a true replay acks with its original seq, another
+   * request is CONFLICT; but either only to whoever stored it or to someone
+   * who may see the order, so an id is not a way to learn about other orders
+   * (anyone else gets FORBIDDEN, or NOT_FOUND across tenants).
    */
-  private async checkReplay(p: Principal, orderId: string, result: AppendResult): Promise<void> {
-    if (result.outcome === 'duplicate' && result.by !== p.sub) await this.readableHead(p, orderId);
+  private async settleReplay(p: Principal, orderId: string, result: AppendResult, field: 'eventId' | 'messageId', id: string): Promise<void> {
+    if (result.outcome !== 'duplicate' && result.outcome !== 'conflict') return;
+    if (result.by !== p.sub) await this.readableHead(p, orderId);
+    if (result.outcome === 'conflict') {
+      throw new ConflictError(
+        `The ${field} "${id}" was already used on order "${orderId}" for a different request (a ${result.kind}); a new request needs a new id.`,
+        { field, id, usedFor: result.kind },
+      );
+    }
   }
 }

@@ -1,34 +1,44 @@
 /**
  * `OrderStore` on DynamoDB. Every write that matters is conditional: an append
  * is one transaction of the head (`headSeq = :seen` and the room epoch it saw),
- * the event (`E#<seq>`, new) and the idempotency key (`ID#<id>`, new), so seqs
- * have no gaps, replays store nothing and concurrent writers cannot lose
- * updates. Appends to different orders that meet in time may share one
- * `TransactWriteItems` (`group-commit.ts`); each still succeeds or fails whole.
+ * the event (`E#<seq>`, new) and the idempotency key (`ID#<id>`, new, with
+ * the kind and digest of the request that used it), so seqs have no gaps,
+ * replays store nothing, an id serves one request only, and concurrent
+ * writers cannot lose updates. Appends to different orders that meet in time
+ * may share one `TransactWriteItems` (`group-commit.ts`); each still succeeds
+ * or fails whole. Heads are read with the low-level commands so that maps
+ * keyed by users keep every key (`headItemFromAttributes`).
  */
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
+  type AttributeValue,
+  BatchGetItemCommand,
+  type BatchGetItemCommandOutput,
+  GetItemCommand,
+  TransactionCanceledException,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import {
   GetCommand,
   QueryCommand,
   TransactWriteCommand,
-  UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { NotFoundError, RateLimitedError } from '../domain/errors';
 import type { EventDraft, OrderEvent, OrderHead } from '../domain/model';
-import { checkpointOutcome, type AlertWrite, type Append, type HeadChange, type SmsOutboxEntry } from '../domain/orders';
+import { checkpointOutcome, withReadMark, type AlertWrite, type Append, type HeadChange, type SmsOutboxEntry } from '../domain/orders';
 import { dueShardOf, type Alert } from '../domain/sla';
 import type { ListScope, OrderAccess } from '../domain/permissions';
+import { judgeReplay } from '../domain/request-digest';
 import type { Status } from '../domain/statuses';
+import { dict } from '../domain/user-keys';
 import type { AppendResult, IdempotencyKey, OrderStore, Page } from './order-store';
 
 import { RecentMap } from '../runtime/recent-map';
 import { GroupCommitter, type GroupCommitStats, type TransactItem } from './group-commit';
 import { INDEX, keys, MAX_SEQ } from './tables';
 
-type DuplicateResult = Extract<AppendResult, { outcome: 'duplicate' }>;
+type ReplayResult = Extract<AppendResult, { outcome: 'duplicate' | 'conflict' }>;
 
 /** How many times an append re-reads and retries after losing a race. */
 const MAX_APPEND_ATTEMPTS = 50;
@@ -58,13 +68,44 @@ const HEAD_FIELDS = [
   'dueAt',
 ] as const satisfies readonly (keyof OrderHead)[];
 
+/**
+ * The head in a stored head item. `readMarks` (keyed by sub, so by users)
+ * becomes a prototype-less object (`dict`): every sub is an own key.
+ */
 export function headFromItem(item: Item): OrderHead {
   const head: Item = {};
   for (const f of HEAD_FIELDS) if (item[f] !== undefined) head[f] = item[f];
-  head.readMarks ??= {};
+  head.readMarks = dict(Object.entries((item.readMarks ?? {}) as Record<string, number>));
   return head as unknown as OrderHead;
 }
 
+/**
+ * A head item as DynamoDB returned it (`AttributeValue`s), unmarshalled so
+ * that user-keyed maps keep every key. util-dynamodb's `unmarshall` (what the
+ * DocumentClient applies to every answer) builds a map by assignment, which
+ * silently drops a key named `__proto__`: a reader whose sub is `__proto__`
+ * would lose their read mark on every read. So heads are read with the
+ * low-level commands (the SDK's own deserializer keeps `__proto__` as an own
+ * key) and `readMarks` is built here, by own property, into a `dict`.
+ */
+export function headItemFromAttributes(raw: Record<string, AttributeValue>): Item {
+  const { readMarks, ...rest } = raw;
+  const item: Item = unmarshall(rest);
+  if (readMarks?.M !== undefined) {
+    item.readMarks = dict(
+      Object.entries(readMarks.M).flatMap(([sub, v]): [string, number][] => (v.N === undefined ? [] : [[sub, Number(v.N)]])),
+    );
+  }
+  return item;
+}
+
+/**
+ * The stored form of a head. A head is written whole only when its order is
+ * created, with no read marks yet; a read mark is written by path
+ * (`SET readMarks.#reader`), never by marshalling the map: util-dynamodb's
+ * `marshall` drops a `__proto__` key and refuses an object whose own
+ * `constructor` key is not a function.
+ */
 export function headToItem(head: OrderHead): Item {
   return {
     pk: keys.order(head.tenant, head.orderId),
@@ -249,15 +290,16 @@ export class DynamoOrderStore implements OrderStore {
     return (await this.readHead(tenant, orderId))?.head ?? null;
   }
 
+  /** The head, read raw so user-keyed maps keep every key (`headItemFromAttributes`). */
   private async readHead(tenant: string, orderId: string): Promise<KnownHead | null> {
     const res = await this.doc.send(
-      new GetCommand({
+      new GetItemCommand({
         TableName: this.tableName,
-        Key: { pk: keys.order(tenant, orderId), sk: keys.head },
+        Key: { pk: { S: keys.order(tenant, orderId) }, sk: { S: keys.head } },
         ConsistentRead: true,
       }),
     );
-    return res.Item ? knownHeadOf(res.Item) : null;
+    return res.Item ? knownHeadOf(headItemFromAttributes(res.Item)) : null;
   }
 
   /**
@@ -269,17 +311,18 @@ export class DynamoOrderStore implements OrderStore {
   async openRoom(tenant: string, orderId: string): Promise<OrderHead> {
     const pk = keys.order(tenant, orderId);
     try {
+      // Low-level, so the head comes back raw (`headItemFromAttributes`).
       const res = await this.doc.send(
-        new UpdateCommand({
+        new UpdateItemCommand({
           TableName: this.tableName,
-          Key: { pk, sk: keys.head },
+          Key: { pk: { S: pk }, sk: { S: keys.head } },
           UpdateExpression: 'ADD roomEpoch :one',
           ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':one': 1 },
+          ExpressionAttributeValues: { ':one': { N: '1' } },
           ReturnValues: 'ALL_NEW',
         }),
       );
-      const known = knownHeadOf(res.Attributes ?? {});
+      const known = knownHeadOf(headItemFromAttributes(res.Attributes ?? {}));
       if (this.heads.has(pk)) this.heads.set(pk, known);
       return known.head;
     } catch (err) {
@@ -288,7 +331,13 @@ export class DynamoOrderStore implements OrderStore {
     }
   }
 
-  private async findReplay(tenant: string, orderId: string, key: IdempotencyKey): Promise<DuplicateResult | null> {
+  /**
+   * The idempotency key `key.id` as stored, judged against this request
+   * (`judgeReplay`: same kind and digest, or a key without a digest and the
+   * same kind, is a duplicate; anything else a conflict). Null when the id
+   * is unused.
+   */
+  private async findReplay(tenant: string, orderId: string, key: IdempotencyKey): Promise<ReplayResult | null> {
     const res = await this.doc.send(
       new GetCommand({
         TableName: this.tableName,
@@ -298,10 +347,17 @@ export class DynamoOrderStore implements OrderStore {
     );
     const item = res.Item;
     if (!item) return null;
+    const stored = {
+      kind: String(item.kind),
+      ...(typeof item.digest === 'string' && { digest: item.digest }),
+    };
+    const seq = item.seq as number;
+    const by = item.by as string;
+    if (judgeReplay(stored, key) === 'conflict') return { outcome: 'conflict', seq, by, kind: stored.kind };
     return {
       outcome: 'duplicate',
-      seq: item.seq as number,
-      by: item.by as string,
+      seq,
+      by,
       ...(item.status !== undefined && { status: item.status as Status }),
       ...(typeof item.applied === 'boolean' && { applied: item.applied }),
     };
@@ -407,6 +463,7 @@ export class DynamoOrderStore implements OrderStore {
               pk,
               sk: keys.idempotency(key.id),
               kind: key.kind,
+              digest: key.digest,
               seq,
               at: event.at,
               by: event.actor.sub,
@@ -428,7 +485,7 @@ export class DynamoOrderStore implements OrderStore {
         const codes = cancellationCodes(err);
         if (codes === null) throw err;
         if (key !== undefined && codes[keyAt] === 'ConditionalCheckFailed') {
-          // Someone stored this very key while we decided: it is a replay.
+          // Someone stored this very key while we decided: a replay, or another request under the same id.
           const replayed = await this.findReplay(tenant, orderId, key);
           if (replayed !== null) return replayed;
         }
@@ -542,15 +599,19 @@ export class DynamoOrderStore implements OrderStore {
     return next === undefined ? { items: inScope } : { items: inScope, cursor: next };
   }
 
+  /** Heads by key, read raw so user-keyed maps keep every key (`headItemFromAttributes`). */
   private async batchGetHeads(keyList: { pk: string; sk: string }[]): Promise<OrderHead[]> {
     const found = new Map<string, OrderHead>();
     for (let i = 0; i < keyList.length; i += 100) {
-      let request: Item[] | undefined = keyList.slice(i, i + 100);
+      let request: Record<string, AttributeValue>[] | undefined = keyList.slice(i, i + 100).map((k) => ({ pk: { S: k.pk }, sk: { S: k.sk } }));
       for (let attempt = 0; request !== undefined && request.length > 0; attempt++) {
-        const res: BatchGetCommandOutput = await this.doc.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: request, ConsistentRead: true } } }),
+        const res: BatchGetItemCommandOutput = await this.doc.send(
+          new BatchGetItemCommand({ RequestItems: { [this.tableName]: { Keys: request, ConsistentRead: true } } }),
         );
-        for (const item of res.Responses?.[this.tableName] ?? []) found.set(item.pk as string, headFromItem(item));
+        for (const raw of res.Responses?.[this.tableName] ?? []) {
+          const item = headItemFromAttributes(raw);
+          found.set(item.pk as string, headFromItem(item));
+        }
         request = res.UnprocessedKeys?.[this.tableName]?.Keys;
         if (request !== undefined && request.length > 0) await backoff(attempt);
       }
@@ -623,7 +684,7 @@ export function applyChange(head: OrderHead, change: HeadChange, seq: number, at
     ...fields,
     headSeq: seq,
     updatedAt: at,
-    readMarks: readMark ? { ...head.readMarks, [readMark.sub]: readMark.seq } : head.readMarks,
+    readMarks: readMark ? withReadMark(head.readMarks, readMark.sub, readMark.seq) : head.readMarks,
   };
   for (const [name, value] of [
     ['dueAt', dueAt],

@@ -5,24 +5,37 @@
 import type { EventDraft, OrderEvent, OrderHead } from '../domain/model';
 import type { Append } from '../domain/orders';
 import type { ListScope } from '../domain/permissions';
+import type { IdempotentKind } from '../domain/request-digest';
 import type { Status } from '../domain/statuses';
 
-/** An idempotency key: the client-made id of a checkpoint or message. */
+/**
+ * An idempotency key: the client-made id of a checkpoint or message (one
+ * namespace per order, CONTRACT §5), with the kind and digest of the request
+ * that uses it (`requestDigest`). Stored as `ID#<id>` beside the event.
+ */
 export interface IdempotencyKey {
   readonly id: string;
-  readonly kind: 'checkpoint' | 'message';
+  readonly kind: IdempotentKind;
+  /** `requestDigest(kind, frame)`: stored with the key, compared on a replay. */
+  readonly digest: string;
 }
 
 export type AppendResult =
   /** The event was stored with this seq. */
   | { readonly outcome: 'stored'; readonly seq: number; readonly head: OrderHead; readonly event: OrderEvent }
   /**
-   * The idempotency key was seen before: nothing stored; its seq, who stored
-   * it and, for a checkpoint, what its ack said: `status` and `applied`
-   * (`applied` is absent on keys stored before late checkpoints existed, all
-   * of which were applied).
+   * The idempotency key was seen before, for the same request: nothing
+   * stored; its seq, who stored it and, for a checkpoint, what its ack said:
+   * `status` and `applied` (`applied` is absent on keys stored before late
+   * checkpoints existed, all of which were applied).
    */
   | { readonly outcome: 'duplicate'; readonly seq: number; readonly by: string; readonly status?: Status; readonly applied?: boolean }
+  /**
+   * The idempotency key was seen before, for another request (`judgeReplay`):
+   * nothing stored. Who stored it, so the caller can check rights before
+   * saying CONFLICT (an id must not reveal an order to someone who may not see it).
+   */
+  | { readonly outcome: 'conflict'; readonly seq: number; readonly by: string; readonly kind: string }
   /** The decision was that there was nothing to record. */
   | { readonly outcome: 'unchanged'; readonly head: OrderHead };
 
@@ -46,7 +59,11 @@ export interface OrderStore {
    * it may read what else it needs, and is called again after a lost race.
    * The head moves from `headSeq` to `headSeq + 1` only if nobody else moved
    * it first; a lost race re-reads and decides again. With an idempotency key,
-   * a key seen before returns its original seq and stores nothing.
+   * a key seen before stores nothing and returns `duplicate` (the same
+   * request: its original seq) or `conflict` (another request), as
+   * `judgeReplay` decides on the stored kind and digest. That is decided both
+   * when `decide` throws (a replay is answered before the rules) and when the
+   * key's condition fails in the write (another writer stored it first).
    */
   append(
     tenant: string,

@@ -2,11 +2,12 @@
  * A dispatcher acknowledges an SLA alert from the board: the order appears
  * live, stalls within a sweep or two (a one-second limit on `created`), shows
  * its alert with its level; Acknowledge stops it. Assigning a driver from the
- * board is checked on the way.
+ * board is checked on the way, and that a delivered or cancelled order offers
+ * no assignment.
  */
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
-import { castOf, http, uniqueId, uniqueTenant, type Cast } from '../support/client';
-import { launch, screenshots, signIn, until, type Browser } from './browser';
+import { castOf, checkpoint, http, orderFor, uniqueId, uniqueTenant, WsClient, type Cast } from '../support/client';
+import { connection, launch, screenshots, signIn, until, type Browser } from './browser';
 
 const url = inject('runtimeUrl');
 const secret = inject('jwtSecret');
@@ -78,5 +79,47 @@ describe('console: dispatcher board', () => {
     await until(card, 'Stalled');
     await page.getByLabel('Stalled only').check();
     await until(page.locator('.summary'), 'showing 1');
+  });
+
+  it('offers no driver assignment on an order once it is delivered or cancelled (the server would answer 409)', async () => {
+    const delivering = await orderFor(url, cast);
+    const cancelling = await orderFor(url, cast);
+    const page = await browser.page();
+    await signIn(page, url, cast.dispatcher);
+    await page.getByLabel('Show delivered and closed').check();
+    const card = (orderId: string) => page.locator(`.card[data-order="${orderId}"]`);
+    for (const orderId of [delivering, cancelling]) {
+      await until(card(orderId), orderId);
+      await until(card(orderId).locator('details.assign summary'), 'Change driver');
+    }
+
+    const driver = await WsClient.connect(url, cast.driver);
+    const dispatcher = await WsClient.connect(url, cast.dispatcher);
+    try {
+      for (const status of ['picked_up', 'out_for_delivery']) expect(await driver.request(checkpoint(delivering, status))).toMatchObject({ type: 'ack' });
+      expect(await driver.request(checkpoint(delivering, 'delivered', { proof: { recipientType: 'self' } }))).toMatchObject({ type: 'ack' });
+      expect(await dispatcher.request(checkpoint(cancelling, 'cancelled'))).toMatchObject({ type: 'ack' });
+    } finally {
+      await driver.close();
+      await dispatcher.close();
+    }
+
+    // Live: each card is redrawn for its new status, without the assign control.
+    for (const [orderId, status] of [
+      [delivering, 'delivered'],
+      [cancelling, 'cancelled'],
+    ] as const) {
+      await page.locator(`.card[data-order="${orderId}"][data-status="${status}"]`).waitFor();
+      expect(await card(orderId).locator('details.assign').count(), status).toBe(0);
+      expect(await card(orderId).getByLabel('Driver id').count(), status).toBe(0);
+    }
+    // After a reload too (the board built from GET /api/orders).
+    await page.reload();
+    await until(connection(page), 'Live');
+    await page.getByLabel('Show delivered and closed').check();
+    for (const orderId of [delivering, cancelling]) {
+      await until(card(orderId), orderId);
+      expect(await card(orderId).locator('details.assign').count()).toBe(0);
+    }
   });
 });

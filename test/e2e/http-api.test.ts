@@ -234,6 +234,52 @@ describe('POST /api/orders/{id}/assign', () => {
   });
 });
 
+describe('POST /api/orders/{id}/assign on a finished order (CONTRACT §4)', () => {
+  it('answers 409 CONFLICT with the error body for a delivered order, and for a cancelled one, storing nothing', async () => {
+    const delivered = await orderFor(url, cast);
+    await withSocket(cast.driver, async (d) => {
+      for (const status of ['picked_up', 'out_for_delivery']) expect(await d.request(checkpoint(delivered, status))).toMatchObject({ type: 'ack' });
+      expect(await d.request(checkpoint(delivered, 'delivered', { proof: { recipientType: 'self' } }))).toMatchObject({ type: 'ack', seq: 5 });
+    });
+    const cancelled = await orderFor(url, cast);
+    await withSocket(cast.dispatcher, async (d) => {
+      expect(await d.request(checkpoint(cancelled, 'cancelled'))).toMatchObject({ type: 'ack', seq: 3, status: 'cancelled' });
+    });
+
+    for (const [orderId, status, headSeq] of [
+      [delivered, 'delivered', 5],
+      [cancelled, 'cancelled', 3],
+    ] as const) {
+      // Another driver, and the very driver it has: both refused.
+      for (const driverId of ['driver-2', 'driver-1']) {
+        const res = await http<ApiError>(url, 'POST', path(orderId, '/assign'), { token: cast.dispatcher, body: { driverId } });
+        expect(res.status, `${status} → ${driverId}`).toBe(409);
+        expect(res.body).toEqual({ error: { code: 'CONFLICT', message: expect.stringContaining(status) as unknown, details: { status } } });
+      }
+      const got = await http<{ order: Order }>(url, 'GET', path(orderId), { token: cast.dispatcher });
+      expect(got.body.order).toMatchObject({ status, headSeq, driverId: 'driver-1' });
+      const timeline = await http<{ items: TimelineItem[] }>(url, 'GET', path(orderId, '/timeline'), { token: cast.dispatcher });
+      expect(timeline.body.items.filter((e) => e.kind === 'assigned')).toHaveLength(1);
+    }
+  });
+});
+
+describe('PUT /api/sla-policy: keys from the caller', () => {
+  it('answers {"dwellSeconds":{"__proto__":5}} with 400 VALIDATION naming the key, and keeps the policy', async () => {
+    const before = await http(url, 'GET', '/api/sla-policy', { token: cast.dispatcher });
+    expect(before.status).toBe(200);
+    for (const rawBody of ['{"dwellSeconds":{"__proto__":5}}', '{"dwellSeconds":{"__proto__":5},"escalation":[]}', '{"dwellSeconds":{"constructor":5},"escalation":[]}']) {
+      const res = await http<ApiError>(url, 'PUT', '/api/sla-policy', { token: cast.dispatcher, rawBody });
+      expect(res.status, rawBody).toBe(400);
+      expect(res.body.error.code).toBe('VALIDATION');
+      const key = rawBody.includes('constructor') ? 'constructor' : '__proto__';
+      expect(res.body.error.message).toContain(`"dwellSeconds.${key}"`);
+      expect((res.body.error.details as { issues: { field: string }[] }).issues.map((i) => i.field)).toContain(`dwellSeconds.${key}`);
+    }
+    expect((await http(url, 'GET', '/api/sla-policy', { token: cast.dispatcher })).body).toEqual(before.body);
+  });
+});
+
 describe('GET /api/orders', () => {
   /** retailer-a: a1 (driver-1), a2 (driver-1, picked_up), a3 (unassigned); retailer-b: b1 (driver-2), b2 (driver-1). */
   async function seedOrders() {

@@ -366,14 +366,17 @@ describe('replays', () => {
     expect(state.timelineSeqs).toEqual([1, 2, 3, 4]);
   });
 
-  it('acks a reused eventId with the original seq and status even when the replay carries another status', async () => {
+  it('answers a reused eventId carrying another status with CONFLICT, and stores nothing', async () => {
     const driver = await connect(cast.driver);
     const orderId = await orderFor(url, cast);
     const frame = checkpoint(orderId, 'picked_up');
     expect(await driver.request(frame)).toMatchObject({ type: 'ack', seq: 3, status: 'picked_up', duplicate: false });
-    const replay = await driver.request({ ...frame, status: 'at_hub', occurredAt: new Date().toISOString() });
-    expect(replay).toMatchObject({ type: 'ack', orderId, seq: 3, status: 'picked_up', duplicate: true });
-    expect(await orderState(orderId)).toMatchObject({ headSeq: 3, status: 'picked_up' });
+    const before = await orderState(orderId);
+    const reqId = uniqueId('req');
+    const replay = await driver.request({ ...frame, status: 'at_hub', occurredAt: new Date().toISOString(), reqId });
+    expect(replay).toMatchObject({ type: 'error', reqId, code: 'CONFLICT' });
+    expect(await orderState(orderId)).toEqual(before);
+    expect(before).toMatchObject({ headSeq: 3, status: 'picked_up' });
   });
 
   it('acks a replay sent over a new connection the same way', async () => {
@@ -410,6 +413,83 @@ describe('replays', () => {
     expect(y).toMatchObject({ type: 'ack', seq: 3 });
     expect([x.duplicate, y.duplicate].sort()).toEqual([false, true]);
     expect(await orderState(orderId)).toMatchObject({ headSeq: 3, timelineSeqs: [1, 2, 3] });
+  });
+});
+
+describe('one id, one request (CONTRACT §5)', () => {
+  /** The timeline as the dispatcher reads it over HTTP: every event, in seq order. */
+  async function timelineOf(orderId: string): Promise<Frame[]> {
+    const res = await http<{ items: Frame[] }>(url, 'GET', `/api/orders/${encodeURIComponent(orderId)}/timeline`, { token: cast.dispatcher });
+    expect(res.status).toBe(200);
+    return res.body.items;
+  }
+
+  it("refuses a checkpoint reusing a message's id with CONFLICT; the timeline is unchanged (the issue's scenario)", async () => {
+    const driver = await connect(cast.driver);
+    const orderId = await orderFor(url, cast);
+    const id = uniqueId('X');
+    expect(await driver.request({ action: 'message', messageId: id, orderId, text: 'Running late, there by 6' })).toMatchObject({
+      type: 'ack',
+      seq: 3,
+      duplicate: false,
+    });
+    const before = await timelineOf(orderId);
+
+    const reqId = uniqueId('req');
+    const reply = await driver.request({ ...checkpoint(orderId, 'picked_up', { eventId: id }), reqId });
+    expect(reply).toMatchObject({ type: 'error', reqId, code: 'CONFLICT' });
+    expect(reply.message).toContain(id);
+    expect(await timelineOf(orderId)).toEqual(before);
+    expect(await orderState(orderId)).toMatchObject({ headSeq: 3, status: 'created' });
+
+    // The checkpoint was not lost silently: with its own id it is stored.
+    expect(await driver.request(checkpoint(orderId, 'picked_up'))).toMatchObject({ type: 'ack', seq: 4, status: 'picked_up', duplicate: false });
+    await expectStillServing(driver);
+  });
+
+  it('acks a true replay with another reqId as duplicate:true with the original seq, storing nothing', async () => {
+    const driver = await connect(cast.driver);
+    const orderId = await orderFor(url, cast);
+    const frame = checkpoint(orderId, 'picked_up', { note: 'at the dock', location: { lat: 51.5, lng: -0.1, accuracyM: 8 } });
+    const first = await driver.request({ ...frame, reqId: uniqueId('req') });
+    expect(first).toMatchObject({ type: 'ack', seq: 3, status: 'picked_up', duplicate: false });
+    const before = await timelineOf(orderId);
+
+    // Same request, another reqId, another key order, over another connection.
+    const again = await connect(cast.driver);
+    const reqId = uniqueId('req');
+    const reordered = Object.fromEntries(Object.entries({ ...frame, reqId }).reverse());
+    expect(await again.request(reordered)).toMatchObject({ type: 'ack', reqId, orderId, seq: 3, status: 'picked_up', duplicate: true });
+    expect(await timelineOf(orderId)).toEqual(before);
+  });
+
+  it('answers the same eventId with a different note with CONFLICT, and keeps the first', async () => {
+    const driver = await connect(cast.driver);
+    const orderId = await orderFor(url, cast);
+    const frame = checkpoint(orderId, 'picked_up', { note: 'left at the back door' });
+    expect(await driver.request(frame)).toMatchObject({ type: 'ack', seq: 3, duplicate: false });
+    const before = await timelineOf(orderId);
+
+    const reqId = uniqueId('req');
+    expect(await driver.request({ ...frame, note: 'handed to the neighbour', reqId })).toMatchObject({ type: 'error', reqId, code: 'CONFLICT' });
+    // A field left out is a difference too.
+    const { note: _note, ...withoutNote } = frame;
+    expect(await driver.request(withoutNote)).toMatchObject({ type: 'error', code: 'CONFLICT' });
+    const after = await timelineOf(orderId);
+    expect(after).toEqual(before);
+    expect(after[2]).toMatchObject({ seq: 3, eventId: frame.eventId, note: 'left at the back door' });
+  });
+
+  it('answers a reused messageId with other text with CONFLICT, and a message reusing a checkpoint id too', async () => {
+    const driver = await connect(cast.driver);
+    const orderId = await orderFor(url, cast);
+    const message = { action: 'message', messageId: uniqueId('msg'), orderId, text: 'At the door' };
+    expect(await driver.request(message)).toMatchObject({ type: 'ack', seq: 3, duplicate: false });
+    expect(await driver.request({ ...message, text: 'Gone again' })).toMatchObject({ type: 'error', code: 'CONFLICT' });
+    const cp = checkpoint(orderId, 'picked_up');
+    expect(await driver.request(cp)).toMatchObject({ type: 'ack', seq: 4 });
+    expect(await driver.request({ action: 'message', messageId: cp.eventId, orderId, text: 'hi' })).toMatchObject({ type: 'error', code: 'CONFLICT' });
+    expect((await timelineOf(orderId)).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
   });
 });
 

@@ -69,12 +69,15 @@ async function seqs(id: string) {
   return (await service.timeline(dispatcher, id)).items.map((e) => e.seq);
 }
 
+/** One device time for the file: a retry with the same eventId sends the same request (CONTRACT §5). */
+const OCCURRED_AT = new Date().toISOString();
+
 const cp = (orderId: string, eventId: string) => ({
   action: 'checkpoint' as const,
   eventId,
   orderId,
   status: 'picked_up' as const,
-  occurredAt: new Date().toISOString(),
+  occurredAt: OCCURRED_AT,
 });
 
 describe('DynamoDB faults', () => {

@@ -128,6 +128,8 @@ describe('appends through group commit', () => {
     }
     const before = store.commitStats();
     const perOrder = 5;
+    // One device time: the replays below are the same requests (CONTRACT §5), not new ones under used ids.
+    const occurredAt = new Date().toISOString();
     const acks = await Promise.all(
       orders.flatMap((orderId) =>
         Array.from({ length: perOrder }, (_, k) =>
@@ -136,7 +138,7 @@ describe('appends through group commit', () => {
             eventId: `${orderId}-e${k}`,
             orderId,
             status: 'picked_up',
-            occurredAt: new Date().toISOString(),
+            occurredAt,
           }),
         ),
       ),
@@ -153,7 +155,7 @@ describe('appends through group commit', () => {
     // Replaying all of them stores nothing more.
     const replays = await Promise.all(
       orders.map((orderId) =>
-        service.checkpoint(driver, { action: 'checkpoint', eventId: `${orderId}-e0`, orderId, status: 'picked_up', occurredAt: new Date().toISOString() }),
+        service.checkpoint(driver, { action: 'checkpoint', eventId: `${orderId}-e0`, orderId, status: 'picked_up', occurredAt }),
       ),
     );
     expect(replays.map((r) => [r.duplicate, r.seq])).toEqual(orders.map(() => [true, 3]));

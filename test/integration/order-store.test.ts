@@ -2,10 +2,12 @@
  * The order store against DynamoDB Local: one write per event, no gaps, no
  * duplicates, nothing stored for a refused request.
  */
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Principal } from '../../shared/domain/model';
-import type { CheckpointFrame, CreateOrderBody } from '../../shared/domain/schemas';
+import { orderView } from '../../shared/domain/orders';
+import { requestDigest } from '../../shared/domain/request-digest';
+import type { CheckpointFrame, CreateOrderBody, MessageFrame } from '../../shared/domain/schemas';
 import { DEFAULT_SLA_POLICY } from '../../shared/domain/sla';
 import { OrdersService } from '../../shared/services/orders-service';
 import { DynamoPolicyStore } from '../../shared/store/policy-store';
@@ -36,8 +38,11 @@ async function newAssignedOrder(): Promise<string> {
   return orderId;
 }
 
+/** One device time for the file: a checkpoint built twice with the same arguments is the same request (a replay). */
+const OCCURRED_AT = new Date().toISOString();
+
 function cp(orderId: string, status: 'picked_up' | 'in_transit' | 'at_hub', eventId: string): CheckpointFrame {
-  return { action: 'checkpoint', eventId, orderId, status, occurredAt: new Date().toISOString() };
+  return { action: 'checkpoint', eventId, orderId, status, occurredAt: OCCURRED_AT };
 }
 
 /** Every item stored under the order, by kind of key. */
@@ -278,5 +283,178 @@ describe('DynamoOrderStore', () => {
     const { events, head } = await itemsOf(orderId);
     expect(events.map((e) => e.event.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(head?.status).toBe('out_for_delivery');
+  });
+});
+
+/** What a promise settled to: the value, or the error's code. */
+async function settle<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; code: unknown }> {
+  try {
+    return { ok: true, value: await p };
+  } catch (err) {
+    return { ok: false, code: (err as { code?: unknown }).code };
+  }
+}
+
+/** A second OrdersService on its own store: another Lambda container, with no memory or lanes shared with `service`. */
+function otherProcess(): OrdersService {
+  return new OrdersService({
+    orders: new DynamoOrderStore(tables.doc, tables.orders),
+    policies: new DynamoPolicyStore(tables.doc, tables.orders, DEFAULT_SLA_POLICY),
+  });
+}
+
+describe('one id, one request (CONTRACT §5)', () => {
+  it('stores the digest of the request (without reqId) with its idempotency key', async () => {
+    const orderId = await newAssignedOrder();
+    const frame: CheckpointFrame = { ...cp(orderId, 'picked_up', 'dg-1'), reqId: 'req-1', note: 'at the dock' };
+    await service.checkpoint(driver, frame);
+    const { ids } = await itemsOf(orderId);
+    expect(ids).toHaveLength(1);
+    expect(ids[0]).toMatchObject({ sk: 'ID#dg-1', kind: 'checkpoint', seq: 3, by: driver.sub });
+    expect(ids[0]!.digest).toBe(requestDigest('checkpoint', frame));
+    // reqId is not part of it: the digest of the same request with another reqId is the same.
+    expect(ids[0]!.digest).toBe(requestDigest('checkpoint', { ...frame, reqId: 'req-2' }));
+  });
+
+  it("refuses a checkpoint under a message's id with CONFLICT and stores nothing (the issue's scenario)", async () => {
+    const orderId = await newAssignedOrder();
+    const message: MessageFrame = { action: 'message', messageId: 'X', orderId, text: 'On my way' };
+    expect(await service.message(driver, message)).toEqual({ orderId, seq: 3, duplicate: false });
+    const before = await itemsOf(orderId);
+    await expect(service.checkpoint(driver, cp(orderId, 'picked_up', 'X'))).rejects.toMatchObject({ code: 'CONFLICT' });
+    // The other way round too.
+    expect(await service.checkpoint(driver, cp(orderId, 'picked_up', 'Y'))).toMatchObject({ seq: 4, duplicate: false });
+    await expect(service.message(driver, { ...message, messageId: 'Y' })).rejects.toMatchObject({ code: 'CONFLICT' });
+    const after = await itemsOf(orderId);
+    expect(after.events.map((e) => e.event.seq)).toEqual([1, 2, 3, 4]);
+    expect(after.ids.map((i) => [i.sk, i.kind])).toEqual([
+      ['ID#X', 'message'],
+      ['ID#Y', 'checkpoint'],
+    ]);
+    expect(after.head?.status).toBe('picked_up');
+    expect(before.head?.status).toBe('created');
+    // The true replay of the message is still a duplicate.
+    expect(await service.message(driver, { ...message, reqId: 'again' })).toEqual({ orderId, seq: 3, duplicate: true });
+  });
+
+  it('answers a key stored before digests existed by kind alone, as before', async () => {
+    const orderId = await newAssignedOrder();
+    await service.checkpoint(driver, cp(orderId, 'picked_up', 'old-1'));
+    // What a key written by the previous version looks like: no digest.
+    await tables.doc.send(
+      new UpdateCommand({ TableName: tables.orders, Key: { pk: keys.order(driver.tenant, orderId), sk: keys.idempotency('old-1') }, UpdateExpression: 'REMOVE digest' }),
+    );
+    expect(await service.checkpoint(driver, { ...cp(orderId, 'picked_up', 'old-1'), note: 'cannot be compared' })).toMatchObject({
+      seq: 3,
+      duplicate: true,
+    });
+    await expect(service.message(driver, { action: 'message', messageId: 'old-1', orderId, text: 'hi' })).rejects.toMatchObject({
+      code: 'CONFLICT',
+    });
+    expect((await itemsOf(orderId)).events).toHaveLength(3);
+  });
+
+  it('two different requests under one id at once, from two processes: one stored, the other CONFLICT, nothing else stored', async () => {
+    for (let round = 0; round < 6; round++) {
+      const orderId = await newAssignedOrder();
+      const a = { ...cp(orderId, 'picked_up', 'race'), note: 'from A' };
+      const b = { ...cp(orderId, 'picked_up', 'race'), note: 'from B' };
+      const results = await Promise.all([settle(service.checkpoint(driver, a)), settle(otherProcess().checkpoint(driver, b))]);
+      const stored = results.filter((r) => r.ok);
+      expect(stored).toHaveLength(1);
+      expect(stored[0]).toMatchObject({ value: { seq: 3, duplicate: false } });
+      expect(results.filter((r) => !r.ok)).toEqual([{ ok: false, code: 'CONFLICT' }]);
+      const { events, ids, head } = await itemsOf(orderId);
+      expect(events).toHaveLength(3);
+      expect(ids).toHaveLength(1);
+      expect(head?.headSeq).toBe(3);
+      // What is stored is the winner's request, and its key carries the winner's digest.
+      const winner = results[0]!.ok ? a : b;
+      expect(events[2]!.event.note).toBe(winner.note);
+      expect(ids[0]!.digest).toBe(requestDigest('checkpoint', winner));
+    }
+    // The same request racing (another reqId is still the same request): stored once, the other a duplicate.
+    const orderId = await newAssignedOrder();
+    const frame = cp(orderId, 'picked_up', 'twin');
+    const acks = await Promise.all([service.checkpoint(driver, frame), otherProcess().checkpoint(driver, { ...frame, reqId: 'other' })]);
+    expect(acks.map((a) => a.duplicate).sort()).toEqual([false, true]);
+    expect(acks.map((a) => a.seq)).toEqual([3, 3]);
+    expect((await itemsOf(orderId)).events).toHaveLength(3);
+  });
+
+  it('a message and a checkpoint racing for one id, in one process and across two: one stored, the other CONFLICT', async () => {
+    for (const [label, second] of [
+      ['one process', () => service],
+      ['two processes', otherProcess],
+    ] as const) {
+      const orderId = await newAssignedOrder();
+      const results = await Promise.all([
+        settle(service.message(driver, { action: 'message', messageId: 'both', orderId, text: 'hello' })),
+        settle(second().checkpoint(driver, cp(orderId, 'picked_up', 'both'))),
+      ]);
+      expect(results.filter((r) => r.ok), label).toHaveLength(1);
+      expect(results.filter((r) => !r.ok), label).toEqual([{ ok: false, code: 'CONFLICT' }]);
+      const { events, ids } = await itemsOf(orderId);
+      expect(events, label).toHaveLength(3);
+      expect(ids, label).toHaveLength(1);
+    }
+  });
+
+  it('tells a used id to nobody who may not see the order: FORBIDDEN, not CONFLICT', async () => {
+    const orderId = await newAssignedOrder();
+    await service.checkpoint(driver, cp(orderId, 'picked_up', 'secret-id'));
+    const stranger: Principal = { tenant: 'acme-co', role: 'driver', sub: 'drv-2' };
+    await expect(service.checkpoint(stranger, { ...cp(orderId, 'picked_up', 'secret-id'), note: 'other' })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
+    await expect(service.message(stranger, { action: 'message', messageId: 'secret-id', orderId, text: 'x' })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
+    // Someone who may see the order and sends another request under the id: CONFLICT.
+    await expect(service.checkpoint(dispatcher, { ...cp(orderId, 'picked_up', 'secret-id'), note: 'other' })).rejects.toMatchObject({
+      code: 'CONFLICT',
+    });
+    // ... and the same request: a duplicate (the request is its fields; see README).
+    expect(await service.checkpoint(dispatcher, cp(orderId, 'picked_up', 'secret-id'))).toMatchObject({ seq: 3, duplicate: true });
+    expect((await itemsOf(orderId)).events).toHaveLength(3);
+  });
+});
+
+describe('read marks keyed by sub', () => {
+  it("keeps a `__proto__` reader's mark through DynamoDB and back, and in the order as sent", async () => {
+    const orderId = await newAssignedOrder();
+    const proto: Principal = { tenant: 'acme-co', role: 'dispatcher', sub: '__proto__' };
+    const ctor: Principal = { tenant: 'acme-co', role: 'dispatcher', sub: 'constructor' };
+    expect(await service.read(proto, orderId, 2)).toEqual({ orderId, seq: 2 });
+    expect(await service.read(ctor, orderId, 1)).toEqual({ orderId, seq: 1 });
+
+    // Read back by a process that never saw the write.
+    const fresh = new DynamoOrderStore(tables.doc, tables.orders);
+    const head = await fresh.getOrder('acme-co', orderId);
+    expect(head).not.toBeNull();
+    expect(Object.hasOwn(head!.readMarks, '__proto__')).toBe(true);
+    expect(Object.entries(head!.readMarks).sort()).toEqual([
+      ['__proto__', 2],
+      ['constructor', 1],
+    ]);
+    // The JSON a client receives carries it.
+    const sent = JSON.parse(JSON.stringify({ order: orderView(dispatcher, head!) })) as { order: { readMarks: object } };
+    expect(Object.entries(sent.order.readMarks).sort()).toEqual([
+      ['__proto__', 2],
+      ['constructor', 1],
+    ]);
+    expect(JSON.parse(JSON.stringify((await otherProcess().get(dispatcher, orderId)).readMarks))).toEqual(
+      JSON.parse('{"__proto__":2,"constructor":1}'),
+    );
+
+    // A read at or below the mark changes nothing and acks the mark (a number, not an object), in either process.
+    for (const s of [service, otherProcess()]) {
+      expect(await s.read(proto, orderId, 1)).toEqual({ orderId, seq: 2 });
+      expect(await s.read(ctor, orderId, 1)).toEqual({ orderId, seq: 1 });
+    }
+    const { events } = await itemsOf(orderId);
+    expect(events.map((e) => e.event.kind)).toEqual(['created', 'assigned', 'read', 'read']);
+    const raw = await tables.doc.send(new GetCommand({ TableName: tables.orders, Key: { pk: keys.order('acme-co', orderId), sk: keys.head } }));
+    expect(raw.Item?.headSeq).toBe(4);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ForbiddenError, IllegalTransitionError, ValidationError } from '../../shared/domain/errors';
+import { ConflictError, ForbiddenError, IllegalTransitionError, ValidationError } from '../../shared/domain/errors';
+import { acceptsAssignment, CLOSED_STATUSES, STATUSES } from '../../shared/domain/statuses';
 import {
   digestCreate,
   newOrder,
@@ -412,6 +413,31 @@ describe('planAssign', () => {
     expect(plan?.event.previousDriverId).toBe('drv-1');
     expect(plan?.event.driverId).toBe('drv-2');
     expect(plan?.change).toEqual({ driverId: 'drv-2' });
+  });
+
+  it.each(['delivered', 'returned', 'cancelled', 'followed_up'] as const)(
+    'refuses any driver for an order in %s with CONFLICT (409), the one it has included (CONTRACT §4)',
+    (status) => {
+      for (const [driverId, had] of [
+        ['drv-2', 'drv-1'],
+        ['drv-1', 'drv-1'],
+        ['drv-1', undefined],
+      ] as const) {
+        const err = caught(() => planAssign(dispatcher, makeHead({ status, driverId: had }), driverId, T1));
+        expect(err).toBeInstanceOf(ConflictError);
+        expect(err).toMatchObject({ code: 'CONFLICT', httpStatus: 409, details: { status } });
+        expect((err as Error).message).toContain(status);
+      }
+    },
+  );
+
+  it('the statuses that refuse a driver are exactly delivered and the final ones', () => {
+    expect([...CLOSED_STATUSES].sort()).toEqual(['cancelled', 'delivered', 'followed_up', 'returned']);
+    for (const status of STATUSES) {
+      const open = !CLOSED_STATUSES.includes(status);
+      expect(acceptsAssignment(status), status).toBe(open);
+      if (open) expect(planAssign(dispatcher, makeHead({ status, driverId: 'drv-1' }), 'drv-2', T1)?.change, status).toEqual({ driverId: 'drv-2' });
+    }
   });
 });
 

@@ -281,6 +281,23 @@ describe('slaPolicySchema', () => {
     expect(err.message).toContain('quietHours');
   });
 
+  it.each(['__proto__', 'constructor', 'prototype'])(
+    'refuses the key %s wherever the policy takes keys from the caller, naming the field; stores nothing of it',
+    (key) => {
+      // Bodies are parsed with JSON.parse, which makes `__proto__` an own key (zod's records alone would drop it silently).
+      const dwell = JSON.parse(`{"dwellSeconds":{"created":60,"${key}":5},"escalation":[]}`) as unknown;
+      const err = expectPolicyInvalid(dwell, `dwellSeconds.${key}`);
+      expect(err.message).toContain(key);
+      // With an object under the key too (what would replace a prototype).
+      expectPolicyInvalid(JSON.parse(`{"dwellSeconds":{"${key}":{"created":1}},"escalation":[]}`), `dwellSeconds.${key}`);
+      // At the top level and on a level, the strict objects refuse it like any unknown key.
+      expect(expectPolicyInvalid(JSON.parse(`{"dwellSeconds":{},"escalation":[],"${key}":{"created":1}}`), '(root)').message).toContain(key);
+      const level = JSON.parse(`{"dwellSeconds":{},"escalation":[{"afterSeconds":0,"notify":"dispatch","${key}":1}]}`) as unknown;
+      expect(expectPolicyInvalid(level, 'escalation[0]').message).toContain(key);
+      expect(({} as Record<string, unknown>).created).toBeUndefined();
+    },
+  );
+
   it.each([
     ['dwellSeconds', { escalation: [] }],
     ['escalation', { dwellSeconds: {} }],

@@ -1,5 +1,6 @@
 /** One order as a card: id (a link to its page), status, who and where, SLA countdown, stalled flag. */
 import type { OrderView } from '../../../shared/domain/model';
+import { acceptsAssignment } from '../../../shared/domain/statuses';
 import { describeError } from '../api';
 import { orderHref } from '../context';
 import { h } from '../dom';
@@ -7,7 +8,7 @@ import { statusKind } from '../format';
 import { slaLine, statusBadge } from './status';
 
 export interface CardOptions {
-  /** Dispatchers: assign a driver from the card. */
+  /** Dispatchers: assign a driver from the card (offered only while the order accepts one: not delivered, not final). */
   readonly assign?: (orderId: string, driverId: string) => Promise<void>;
   /** Shown as the driver of the card (drivers see a phone link instead). */
   readonly showRetailer?: boolean;
@@ -27,7 +28,8 @@ export function cardKey(o: OrderView, opts: CardOptions = {}): string {
 export function orderCard(o: OrderView, opts: CardOptions = {}): HTMLElement {
   const stalled = o.openAlertId !== undefined;
   let assign: HTMLElement | null = null;
-  if (opts.assign) {
+  // A delivered or final order takes no driver (CONTRACT §4: 409): no control for it.
+  if (opts.assign && acceptsAssignment(o.status)) {
     const inputId = `assign-${o.orderId}`;
     const input = h('input', { id: inputId, name: 'driverId', list: 'known-drivers', required: true, maxlength: 128, autocomplete: 'off', value: o.driverId ?? '' });
     const note = h('span', { class: 'form-note', role: 'status', 'aria-live': 'polite' });

@@ -6,7 +6,7 @@
  */
 import type { OrderView } from '../../../shared/domain/model';
 import type { AlertView } from '../../../shared/domain/sla';
-import { FINAL_STATUSES, STATUSES, type Status } from '../../../shared/domain/statuses';
+import { CLOSED_STATUSES, STATUSES, type Status } from '../../../shared/domain/statuses';
 import type { OrderEvent } from '../../../shared/domain/model';
 import { describeError } from '../api';
 import { cardKey, orderCard, type CardOptions } from '../components/order-card';
@@ -17,7 +17,7 @@ import { formatTime, statusLabel } from '../format';
 
 /** Off the board unless asked for: delivered (only a follow-up can come) and final statuses. */
 function isClosed(s: Status): boolean {
-  return s === 'delivered' || FINAL_STATUSES.includes(s);
+  return CLOSED_STATUSES.includes(s);
 }
 
 export const dispatcherBoard: View = (ctx, main) => {

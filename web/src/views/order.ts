@@ -6,6 +6,7 @@
  */
 import type { OrderEvent, OrderView } from '../../../shared/domain/model';
 import { STATUS_TABLE, type Status } from '../../../shared/domain/statuses';
+import { dict } from '../../../shared/domain/user-keys';
 import { WaypostRequestError } from '../../sdk/client';
 import { describeError } from '../api';
 import { CheckpointForm } from '../components/checkpoint-form';
@@ -42,7 +43,8 @@ export function orderPage(orderId: string): View {
     const me = ctx.session.claims.sub;
     let order: Mutable<OrderView> | undefined;
     const events: OrderEvent[] = [];
-    const readMarks: Record<string, number> = {};
+    // Keyed by sub, which users choose: no prototype, so a `__proto__` or `constructor` reader is a key like any other.
+    const readMarks = dict<number>();
     let stopped = false;
     /** Set once the order's room was revoked: the page stays as it was, with its notice. */
     let lostAccess = false;
