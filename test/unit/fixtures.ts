@@ -3,7 +3,7 @@
  * frames and a helper that captures a thrown error for inspection.
  */
 import type { OrderHead, Principal } from '../../shared/domain/model';
-import { checkpointFrameSchema, type CheckpointFrame, parseOrThrow } from '../../shared/domain/schemas';
+import { checkpointFrameSchema, type CheckpointFrame, type CreateOrderBody, parseOrThrow } from '../../shared/domain/schemas';
 import type { Status } from '../../shared/domain/statuses';
 
 export const TENANT = 'acme';
@@ -66,3 +66,12 @@ export function caught(fn: () => unknown): unknown {
   }
   throw new Error('expected the call to throw, but it returned');
 }
+
+/** A create-order body (CONTRACT §4) of retailer ret-A. */
+export const CREATE_BODY: CreateOrderBody = {
+  orderId: 'ord-1',
+  retailerId: 'ret-A',
+  recipient: { name: 'Ada Lovelace', phone: '+15550100001' },
+  destination: { address: '1 Main St', lat: 51.5, lng: -0.12 },
+  promisedBy: '2024-05-02T18:00:00Z',
+};

@@ -14,6 +14,7 @@ import type { Principal } from '../../shared/domain/model';
 import { messageFrameSchema, parseOrThrow, type CreateOrderBody } from '../../shared/domain/schemas';
 import {
   caught,
+  CREATE_BODY,
   checkpoint,
   dispatcher,
   driver1,
@@ -25,13 +26,7 @@ import {
   T1,
 } from './fixtures';
 
-const body: CreateOrderBody = {
-  orderId: 'ord-1',
-  retailerId: 'ret-A',
-  recipient: { name: 'Ada Lovelace', phone: '+15550100001' },
-  destination: { address: '1 Main St', lat: 51.5, lng: -0.12 },
-  promisedBy: '2024-05-02T18:00:00Z',
-};
+const body: CreateOrderBody = CREATE_BODY;
 
 describe('newOrder', () => {
   it('builds a head in status created at seq 1 and a created event with seq 1', () => {

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { digestCreate } from '../../shared/domain/orders';
 import { canonicalDigest, canonicalJson, judgeReplay, requestDigest } from '../../shared/domain/request-digest';
 import { checkpointFrameSchema, messageFrameSchema, parseOrThrow, type CreateOrderBody } from '../../shared/domain/schemas';
+import { CREATE_BODY } from './fixtures';
 
 /** A checkpoint frame with every field set, as the router parses it. */
 const fullCheckpoint = parseOrThrow(checkpointFrameSchema, {
@@ -140,13 +141,7 @@ describe('requestDigest and judgeReplay: the same request or CONFLICT', () => {
 });
 
 describe('digestCreate (CONTRACT §4) is the same canonical digest', () => {
-  const body: CreateOrderBody = {
-    orderId: 'ord-1',
-    retailerId: 'ret-A',
-    recipient: { name: 'Ada Lovelace', phone: '+15550100001' },
-    destination: { address: '1 Main St', lat: 51.5, lng: -0.12 },
-    promisedBy: '2024-05-02T18:00:00Z',
-  };
+  const body: CreateOrderBody = CREATE_BODY;
 
   it('has not changed form: heads stored before still compare (value computed by the previous implementation)', () => {
     expect(digestCreate('ret-A', body)).toBe('eJzj6sMnTRIWLcMvrt7fOd-vjpciFuVFthc5VgH3g78');
