@@ -181,9 +181,9 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
       { def: ORDERS_TABLE, name: c.ordersTable },
       { def: CONNECTIONS_TABLE, name: c.connectionsTable },
     ]);
-    // On a file database, nothing is acked or pushed before it would survive
-    // SIGKILL of this whole process group (see local/durability-fence.ts).
-    // In memory nothing survives anyway.
+    // On a file database, nothing is acked before it would survive SIGKILL of
+    // this whole process group (see local/durability-fence.ts; the pump's
+    // GetRecords is its own fence). In memory nothing survives anyway.
     fenceClient = cfg.inMemory || !cfg.durabilityFence ? undefined : new DynamoDBClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 4 });
     const fence = fenceClient === undefined ? undefined : new DurabilityFence(fenceClient, c.ordersTable);
     if (fence !== undefined) installDurabilityFence(ddb, fence);
@@ -195,7 +195,6 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
       streamArn: await streamArnOf(ddb, c.ordersTable),
       handler: async (event) => (await fanout(event, lambdaContext('waypost-fanout'))) ?? undefined,
       log: log.child({ part: 'stream-pump' }),
-      ...(fence !== undefined && { beforeDeliver: () => fence.after() }),
     });
     // A write to DynamoDB wakes the pump at once instead of at its next idle poll.
     ddb.middlewareStack.add(

@@ -30,13 +30,6 @@ export interface StreamPumpOptions {
   readonly maxRetries?: number;
   /** How long to sleep when no shard had records and nothing nudged. */
   readonly idleMs?: number;
-  /**
-   * Awaited after records are read and before the handler sees them: the
-   * runtime's durability fence (`local/durability-fence.ts`), so nothing is
-   * pushed that a crash could still take back. A rejection is a failed poll
-   * (the records are read again).
-   */
-  readonly beforeDeliver?: () => Promise<void>;
 }
 
 interface Shard {
@@ -219,10 +212,7 @@ export class StreamPump {
     if (records.length > 0) {
       // As Lambda's event filter does, only timeline inserts reach the handler.
       const matching = records.filter(isTimelineInsert);
-      if (matching.length > 0) {
-        await this.options.beforeDeliver?.();
-        await this.deliver(matching);
-      }
+      if (matching.length > 0) await this.deliver(matching);
       shard.lastSequenceNumber = records[records.length - 1]?.dynamodb?.SequenceNumber;
     }
     shard.iterator = res.NextShardIterator;
