@@ -290,6 +290,11 @@ export class LocalGateway {
         c.socket.send(result.body);
         this.touch(c);
       }
+      // `auth` may have moved the token's expiry, sooner or later: watch the new one.
+      if (isAuthFrame(body, isBase64Encoded) && !c.disconnected) {
+        clearTimeout(c.expiryTimer);
+        void this.watchExpiry(c);
+      }
     } catch (err) {
       // API Gateway answers a failed integration with this frame.
       this.options.log.error('$default handler failed', { connectionId: c.id, error: err });
@@ -315,6 +320,22 @@ export class LocalGateway {
     } catch (err) {
       this.options.log.error('$disconnect handler failed', { connectionId: c.id, error: err });
     }
+  }
+
+  /**
+   * A `DeleteConnection`. The handlers delete a connection whose token has
+   * expired: locally that is a 4001 close. The expiry is read again (an
+   * `auth` may have moved it, sooner too), falling back to the last one seen.
+   */
+  private async closeFromServer(c: Connection): Promise<void> {
+    let exp = c.exp;
+    try {
+      exp = (await this.options.connectionExpiry?.(c.id)) ?? exp;
+    } catch (err) {
+      this.options.log.warn("could not read a connection's expiry", { connectionId: c.id, error: err });
+    }
+    const expired = exp !== undefined && exp * 1000 <= Date.now();
+    await this.drop(c, expired ? TOKEN_EXPIRED_CLOSE_CODE : 1000, expired ? 'Token expired' : 'Closed by server');
   }
 
   private async drop(c: Connection, code: number, reason: string): Promise<void> {
@@ -402,11 +423,9 @@ export class LocalGateway {
         });
       case 'DELETE': {
         if (!c) return gone();
-        // The handlers delete a connection whose token expired: locally that is a 4001 close.
-        const expired = c.exp !== undefined && c.exp * 1000 <= Date.now();
         // As API Gateway: answered at once, `$disconnect` follows (a handler
         // closing its own connection must not wait for its own frame to end).
-        void this.drop(c, expired ? TOKEN_EXPIRED_CLOSE_CODE : 1000, expired ? 'Token expired' : 'Closed by server');
+        void this.closeFromServer(c);
         return { status: 204, headers: {}, body: Buffer.alloc(0) };
       }
       default:
@@ -456,6 +475,21 @@ export class LocalGateway {
     for (const [k, v] of Object.entries(result.headers ?? {})) responseHeaders[k] = String(v);
     res.writeHead(result.statusCode ?? 200, responseHeaders);
     res.end(result.isBase64Encoded && result.body !== undefined ? Buffer.from(result.body, 'base64') : (result.body ?? ''));
+  }
+}
+
+/**
+ * Is this frame an `auth` request? API Gateway selects a route from the
+ * frame's `action` the same way (`$request.body.action`); locally only
+ * `auth` matters to the gateway, since it may move the token's expiry.
+ */
+export function isAuthFrame(body: string, isBase64Encoded: boolean): boolean {
+  if (isBase64Encoded || !body.includes('"auth"')) return false;
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return parsed !== null && typeof parsed === 'object' && (parsed as { action?: unknown }).action === 'auth';
+  } catch {
+    return false;
   }
 }
 

@@ -56,6 +56,7 @@ export const realtimeService = once(
       alerts: { acknowledge: async (p, alertId) => ({ alert: await slaService().acknowledge(p, alertId) }) },
       verifyToken: verifyToken(),
       closeConnection: (connectionId) => notifier().disconnect(connectionId),
+      push: (connectionId, data) => notifier().send(connectionId, data),
       log: logger().child({ fn: 'ws' }),
     }),
 );

@@ -13,7 +13,8 @@ export async function route(event: WsMessageEvent): Promise<WsResult> {
   const body =
     event.body != null && event.isBase64Encoded === true ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
   const reply = await realtimeService().handleFrame(event.requestContext.connectionId, body ?? undefined);
-  return { statusCode: 200, body: JSON.stringify(reply) };
+  // Null: the reply went over @connections before the connection was closed.
+  return reply === null ? { statusCode: 200 } : { statusCode: 200, body: JSON.stringify(reply) };
 }
 
 export const handler = middy(route).use(parseEvent(wsMessageEventSchema));

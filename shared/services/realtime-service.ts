@@ -45,6 +45,12 @@ export interface RealtimeServiceDeps {
    * connection whose token has expired when it sends a frame.
    */
   readonly closeConnection: (connectionId: string) => Promise<unknown>;
+  /**
+   * Sends a frame to a connection (`PostToConnection`): the `UNAUTHORIZED`
+   * reply to a frame from an expired connection goes this way, before the
+   * connection is closed, since a route response after the close would be lost.
+   */
+  readonly push: (connectionId: string, data: string) => Promise<unknown>;
   readonly log: Logger;
   readonly now?: () => Date;
 }
@@ -80,8 +86,13 @@ export class RealtimeService {
     await this.deps.connections.remove(connectionId);
   }
 
-  /** The one reply to a client frame. Never throws. */
-  async handleFrame(connectionId: string, body: string | undefined): Promise<Reply> {
+  /**
+   * The one reply to a client frame. Never throws. Null when the reply has
+   * already been sent: a frame from a connection whose token has expired is
+   * answered `UNAUTHORIZED` over `@connections` and the connection is then
+   * closed (CONTRACT §2: it lives no longer than its token).
+   */
+  async handleFrame(connectionId: string, body: string | undefined): Promise<Reply | null> {
     let parsed: unknown;
     try {
       const text = body ?? '';
@@ -118,6 +129,10 @@ export class RealtimeService {
       return { type: 'ack', ...(reqId !== undefined && { reqId }), ...fields };
     } catch (err) {
       const reqId = reqIdOf(parsed);
+      if (err instanceof ExpiredConnectionError) {
+        await this.refuseAndClose(connectionId, this.errorReply(err, reqId));
+        return null;
+      }
       const publicError = toPublicError(err);
       if (publicError.code === 'INTERNAL') {
         this.deps.log.error('frame failed', { connectionId, error: err });
@@ -148,18 +163,27 @@ export class RealtimeService {
     const record = await this.deps.connections.get(connectionId);
     if (record === null || record.exp * 1000 <= nowMs) {
       this.holders.delete(connectionId);
-      try {
-        await this.deps.closeConnection(connectionId);
-      } catch (err) {
-        this.deps.log.warn('could not close an expired connection', { connectionId, error: err });
-      }
-      throw new UnauthorizedError(
+      throw new ExpiredConnectionError(
         record === null ? 'This connection is not known or has expired; reconnect.' : 'Your token has expired; connect again with a fresh one.',
       );
     }
     const holder: ConnectionHolder = { principal: record.principal, exp: record.exp };
     this.holders.set(connectionId, holder);
     return holder;
+  }
+
+  /** Send `reply` to an expired connection, then close it; it gets nothing after. */
+  private async refuseAndClose(connectionId: string, reply: Reply): Promise<void> {
+    try {
+      await this.deps.push(connectionId, JSON.stringify(reply));
+    } catch (err) {
+      this.deps.log.warn('could not tell an expired connection why it is closed', { connectionId, error: err });
+    }
+    try {
+      await this.deps.closeConnection(connectionId);
+    } catch (err) {
+      this.deps.log.warn('could not close an expired connection', { connectionId, error: err });
+    }
   }
 
   private async dispatch(holder: ConnectionHolder, connectionId: string, frame: Frame): Promise<Record<string, unknown>> {
@@ -234,3 +258,6 @@ export class RealtimeService {
     }
   }
 }
+
+/** A frame from a connection whose token has expired (or that is not known): `UNAUTHORIZED`, and the connection is closed. */
+class ExpiredConnectionError extends UnauthorizedError {}

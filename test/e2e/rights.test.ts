@@ -129,6 +129,27 @@ describe('a connection lives no longer than its token', () => {
     expect(driver.isOpen).toBe(true);
   });
 
+  it('moves the expiry sooner too: after auth with a token that expires first, pushes stop and the socket closes with 4001 at the new exp', async () => {
+    const orderId = await orderFor(url, cast);
+    const room = `order:${orderId}`;
+    const first = await tokenFor(driver1, 60);
+    const driver = await connect(first.token);
+    expect(await driver.request({ action: 'subscribe', room })).toMatchObject({ type: 'ack' });
+    const sooner = await tokenFor(driver1, 2);
+    expect(await driver.request({ action: 'auth', token: sooner.token })).toEqual({ type: 'ack', reqId: expect.any(String), exp: sooner.expMs / 1000 });
+
+    const code = await driver.closed;
+    const closedAt = Date.now();
+    expect(code).toBe(4001);
+    expect(closedAt).toBeGreaterThanOrEqual(sooner.expMs - 20);
+    expect(closedAt).toBeLessThan(sooner.expMs + 1500);
+    // Nothing stored after the new exp reached it.
+    const dispatcher = await connect(cast.dispatcher);
+    const message = await dispatcher.request({ action: 'message', messageId: uniqueId('msg'), orderId, text: 'after exp' });
+    await sleep(300);
+    expect(driver.events(room).map((e) => e.seq)).not.toContain(message.seq);
+  });
+
   it('refuses auth for another identity with FORBIDDEN and changes nothing: the socket still closes at the old exp', async () => {
     const first = await tokenFor(driver1, 2);
     const driver = await connect(first.token);

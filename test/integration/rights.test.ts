@@ -262,13 +262,18 @@ describe('the fan-out re-checks rights on every push', () => {
 });
 
 describe('a frame from a connection whose token has expired', () => {
-  function realtime(closed: string[]) {
+  /** `@connections` calls, in order: what was pushed to whom, and whom was closed. */
+  function realtime(closed: string[], calls: string[] = []) {
     return new RealtimeService({
       orders,
       connections,
       alerts: { acknowledge: async () => ({}) },
       verifyToken: createTokenVerifier({ mode: 'hs256', secret: 'rights-secret' }),
-      closeConnection: async (connectionId) => closed.push(connectionId),
+      closeConnection: async (connectionId) => {
+        calls.push(`close ${connectionId}`);
+        return closed.push(connectionId);
+      },
+      push: async (connectionId, data) => calls.push(`push ${connectionId} ${data}`),
       log: createLogger(),
     });
   }
@@ -276,17 +281,23 @@ describe('a frame from a connection whose token has expired', () => {
   it('is refused with UNAUTHORIZED and the connection is closed, in a process that knew it and in one that did not', async () => {
     const exp = nowSeconds() + 2;
     const closed: string[] = [];
-    const knew = realtime(closed);
+    const calls: string[] = [];
+    const knew = realtime(closed, calls);
     await knew.connect('late-1', holding(driverA, exp));
     await connections.put('late-2', holding(driverA, exp), new Date());
     expect(await knew.handleFrame('late-1', JSON.stringify({ action: 'ping', reqId: 'p0' }))).toMatchObject({ type: 'ack', reqId: 'p0' });
 
     while (Date.now() < exp * 1000) await new Promise((r) => setTimeout(r, 20));
-    for (const [service, id] of [[knew, 'late-1'], [realtime(closed), 'late-2']] as const) {
+    for (const [service, id] of [[realtime(closed, calls), 'late-2'], [knew, 'late-1']] as const) {
+      // The reply goes over @connections before the close (a route response after it would be lost).
       const reply = await service.handleFrame(id, JSON.stringify({ action: 'ping', reqId: 'p1' }));
-      expect(reply).toMatchObject({ type: 'error', reqId: 'p1', code: 'UNAUTHORIZED', message: expect.stringMatching(/expired/) });
+      expect(reply).toBeNull();
     }
-    expect(closed).toEqual(['late-1', 'late-2']);
+    expect(closed).toEqual(['late-2', 'late-1']);
+    expect(calls.map((c) => c.split(' ', 2).join(' '))).toEqual(['push late-2', 'close late-2', 'push late-1', 'close late-1']);
+    for (const i of [0, 2]) {
+      expect(JSON.parse(calls[i]!.split(' ').slice(2).join(' '))).toMatchObject({ type: 'error', reqId: 'p1', code: 'UNAUTHORIZED', message: expect.stringMatching(/expired/) });
+    }
   });
 
   it('is served when another process renewed the connection after this one last saw it', async () => {
