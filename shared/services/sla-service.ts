@@ -26,6 +26,7 @@ import {
   type AlertView,
   type SlaPolicy,
 } from '../domain/sla';
+import { authorizeDispatcher } from '../domain/permissions';
 import { parseOrThrow } from '../domain/schemas';
 import type { Logger } from '../runtime/log';
 import type { AlertStore } from '../store/alert-store';
@@ -177,13 +178,13 @@ export class SlaService {
   }
 
   async getPolicy(p: Principal): Promise<SlaPolicy> {
-    authorizeAlerts(p);
+    authorizeDispatcher(p, 'see the SLA policy');
     return (await this.deps.policies.policyFor(p.tenant)).policy;
   }
 
   /** Replace the tenant's policy; a bad one is refused whole, naming the field. */
   async putPolicy(p: Principal, body: unknown): Promise<SlaPolicy> {
-    authorizeAlerts(p);
+    authorizeDispatcher(p, 'set the SLA policy');
     const policy = parseOrThrow(slaPolicySchema, body, 'SLA policy');
     await this.deps.policies.put(p.tenant, policy, p.sub);
     return policy;

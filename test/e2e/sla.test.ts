@@ -172,7 +172,11 @@ describe('SLA escalation', () => {
     const put = await http(runtime.url, 'PUT', '/api/sla-policy', { token: tenant.dispatcher, body: next });
     expect(put.status).toBe(200);
     expect((await http(runtime.url, 'GET', '/api/sla-policy', { token: tenant.dispatcher })).body).toEqual(next);
-    expect((await http(runtime.url, 'GET', '/api/sla-policy', { token: tenant.retailer })).status).toBe(403);
-    expect((await http(runtime.url, 'PUT', '/api/sla-policy', { token: tenant.driver, body: next })).status).toBe(403);
+    const read = await http<{ error: { code: string; message: string } }>(runtime.url, 'GET', '/api/sla-policy', { token: tenant.retailer });
+    expect(read.status).toBe(403);
+    expect(read.body.error).toEqual({ code: 'FORBIDDEN', message: 'Only dispatchers may see the SLA policy.' });
+    const write = await http<{ error: { code: string; message: string } }>(runtime.url, 'PUT', '/api/sla-policy', { token: tenant.driver, body: next });
+    expect(write.status).toBe(403);
+    expect(write.body.error).toEqual({ code: 'FORBIDDEN', message: 'Only dispatchers may set the SLA policy.' });
   });
 });
