@@ -7,8 +7,20 @@ import { ValidationError } from './errors';
 import { STATUSES } from './statuses';
 import { isUnsafeKey, UNSAFE_KEYS } from './user-keys';
 
-/** Ids: non-empty strings of at most 128 characters (CONTRACT §5). */
-export const idSchema = z.string().min(1, 'must not be empty').max(128, 'must be at most 128 characters');
+/**
+ * A lone UTF-16 surrogate: text that is not well-formed Unicode. It cannot be
+ * stored as it was sent (DynamoDB keeps UTF-8, where it becomes U+FFFD), so
+ * two different ids would become one and a text would change.
+ */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** A string a client sends: well-formed Unicode only (refused otherwise, naming the field). */
+export function clientText(): z.ZodString {
+  return z.string().refine((s) => !LONE_SURROGATE.test(s), 'must be well-formed Unicode (no lone surrogates)');
+}
+
+/** Ids: non-empty strings of at most 128 characters (CONTRACT §5), well-formed Unicode. */
+export const idSchema = clientText().min(1, 'must not be empty').max(128, 'must be at most 128 characters');
 
 /** Tenants appear inside keys, so they are held to a safe alphabet. */
 export const tenantSchema = z
@@ -37,14 +49,14 @@ export type Location = z.infer<typeof locationSchema>;
 export const RECIPIENT_TYPES = ['self', 'proxy', 'locker', 'neighbor'] as const;
 export const proofSchema = z.object({
   recipientType: z.enum(RECIPIENT_TYPES),
-  recipientName: z.string().min(1).max(200).optional(),
+  recipientName: clientText().min(1).max(200).optional(),
   photoKey: idSchema.optional(),
   signatureKey: idSchema.optional(),
 });
 export type Proof = z.infer<typeof proofSchema>;
 
-const noteSchema = z.string().max(4000, 'must be at most 4000 characters');
-const reasonSchema = z.string().min(1, 'must not be empty').max(1000, 'must be at most 1000 characters');
+const noteSchema = clientText().max(4000, 'must be at most 4000 characters');
+const reasonSchema = clientText().min(1, 'must not be empty').max(1000, 'must be at most 1000 characters');
 export const TEXT_MAX = 4000;
 
 /** Request id: echoed in the reply. */
@@ -113,7 +125,7 @@ export const attachmentSchema = z
     key: idSchema.optional(),
     lat: latSchema.optional(),
     lng: lngSchema.optional(),
-    name: z.string().min(1).max(256).optional(),
+    name: clientText().min(1).max(256).optional(),
   })
   .refine((a) => (a.kind === 'location' ? a.lat !== undefined && a.lng !== undefined : a.key !== undefined), {
     message: 'a location attachment needs lat and lng; an image or file attachment needs key',
@@ -126,7 +138,7 @@ export const messageFrameSchema = z
     reqId: reqIdSchema,
     messageId: idSchema,
     orderId: idSchema,
-    text: z.string().min(1, 'must not be empty').max(TEXT_MAX, `must be at most ${TEXT_MAX} characters`).optional(),
+    text: clientText().min(1, 'must not be empty').max(TEXT_MAX, `must be at most ${TEXT_MAX} characters`).optional(),
     attachment: attachmentSchema.optional(),
   })
   .refine((m) => m.text !== undefined || m.attachment !== undefined, {
@@ -207,11 +219,11 @@ export const createOrderBodySchema = z.object({
   orderId: idSchema.optional(),
   retailerId: idSchema,
   recipient: z.object({
-    name: z.string().min(1, 'must not be empty').max(200),
+    name: clientText().min(1, 'must not be empty').max(200),
     phone: phoneSchema.optional(),
   }),
   destination: z.object({
-    address: z.string().min(1, 'must not be empty').max(500),
+    address: clientText().min(1, 'must not be empty').max(500),
     lat: latSchema.optional(),
     lng: lngSchema.optional(),
   }),

@@ -206,6 +206,24 @@ describe('message frame', () => {
   });
 });
 
+describe('client text is well-formed Unicode', () => {
+  const lone = ['\uD800zz', 'zz\uDC00', 'a\uDBFFb', '\uDC00\uD800'];
+
+  it.each(lone)('refuses %j (a lone surrogate) in ids, texts, notes, reasons and names, naming the field', (bad) => {
+    expectInvalid(messageFrameSchema, { action: 'message', messageId: bad, orderId: 'o', text: 'x' }, 'messageId');
+    expectInvalid(messageFrameSchema, { action: 'message', messageId: 'm', orderId: 'o', text: bad }, 'text');
+    expectInvalid(checkpointFrameSchema, rawCheckpoint('picked_up', { eventId: bad }), 'eventId');
+    expectInvalid(checkpointFrameSchema, rawCheckpoint('picked_up', { note: bad }), 'note');
+    expectInvalid(checkpointFrameSchema, rawCheckpoint('attempt_failed', { reason: bad }), 'reason');
+    expectInvalid(createOrderBodySchema, { retailerId: 'r', recipient: { name: bad }, destination: { address: 'a' } }, 'recipient.name');
+  });
+
+  it('accepts surrogate pairs (emoji) and any other text', () => {
+    expectValid(messageFrameSchema, { action: 'message', messageId: '\u{1F4E6}-1', orderId: 'o', text: 'parcel \u{1F4E6} left at n\u00B0 7' });
+    expectValid(checkpointFrameSchema, rawCheckpoint('picked_up', { eventId: 'ev-\u{1F69A}', note: '\u{1F69A}' }));
+  });
+});
+
 describe('subscribe and unsubscribe frames', () => {
   it.each(['dispatch', 'order:ord-1', 'retailer:ret-A', 'order:a:b', `order:${id128}`, `retailer:${id128}`])(
     'room %j is accepted',
