@@ -36,13 +36,28 @@ export type Role = z.infer<typeof roleSchema>;
 
 export const statusSchema = z.enum(STATUSES, { message: `must be one of: ${STATUSES.join(', ')}` });
 
-export const latSchema = z.number().finite().min(-90).max(90);
-export const lngSchema = z.number().finite().min(-180).max(180);
+/**
+ * A number DynamoDB can store as sent: 0, or a magnitude from 1e-130 to
+ * 2^53 - 1. DynamoDB's own range is 1e-130 to 9.99…e125 with 38 digits
+ * (Amazon DynamoDB Developer Guide, "Supported data types and naming rules",
+ * Number); the SDK's marshaller refuses anything above
+ * `Number.MAX_SAFE_INTEGER`. Anything else would reach storage and fail
+ * there as `INTERNAL`, so it is refused here as `VALIDATION`.
+ */
+export function storableNumber(schema: z.ZodNumber): z.ZodNumber {
+  return schema.refine(
+    (n) => n === 0 || (Math.abs(n) >= 1e-130 && Math.abs(n) <= Number.MAX_SAFE_INTEGER),
+    'must be 0 or between 1e-130 and 9007199254740991 in magnitude',
+  );
+}
+
+export const latSchema = storableNumber(z.number().finite().min(-90).max(90));
+export const lngSchema = storableNumber(z.number().finite().min(-180).max(180));
 
 export const locationSchema = z.object({
   lat: latSchema,
   lng: lngSchema,
-  accuracyM: z.number().finite().min(0).optional(),
+  accuracyM: storableNumber(z.number().finite().min(0)).optional(),
 });
 export type Location = z.infer<typeof locationSchema>;
 

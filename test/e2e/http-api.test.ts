@@ -96,6 +96,15 @@ describe('POST /api/orders', () => {
     expect(got.body.order).toMatchObject({ orderId, status: 'created', headSeq: 1, createdAt: order.createdAt });
   });
 
+  it('refuses a number storage cannot take (lat 1e-200) with 400 VALIDATION naming the field, storing nothing', async () => {
+    const orderId = uniqueId('ord');
+    const res = await create(cast.dispatcher, orderBody(orderId, { destination: { address: '7 Harbour Road', lat: 1e-200, lng: 0 } }));
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'VALIDATION' });
+    expect(res.body.error?.message).toContain('destination.lat');
+    expect((await http(url, 'GET', path(orderId), { token: cast.dispatcher })).status).toBe(404);
+  });
+
   it('lets a retailer create for itself, without showing it the phone', async () => {
     const orderId = uniqueId('ord');
     const res = await create(cast.retailer, orderBody(orderId));

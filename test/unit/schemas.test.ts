@@ -224,6 +224,24 @@ describe('client text is well-formed Unicode', () => {
   });
 });
 
+describe('numbers are what DynamoDB stores', () => {
+  const at = (location: Record<string, unknown>) => rawCheckpoint('picked_up', { location });
+
+  it('accepts 0, 1e-130 and 2^53 - 1 in magnitude', () => {
+    expectValid(checkpointFrameSchema, at({ lat: 0, lng: -0, accuracyM: 0 }));
+    expectValid(checkpointFrameSchema, at({ lat: 1e-130, lng: -1e-130, accuracyM: Number.MAX_SAFE_INTEGER }));
+  });
+
+  it.each([
+    ['lat', { lat: 1e-131, lng: 0 }],
+    ['lng', { lat: 0, lng: -5e-324 }],
+    ['accuracyM', { lat: 0, lng: 0, accuracyM: Number.MAX_SAFE_INTEGER + 2 }],
+    ['accuracyM', { lat: 0, lng: 0, accuracyM: 1e21 }],
+  ])('refuses %s out of that range, naming it', (field, location) => {
+    expectInvalid(checkpointFrameSchema, at(location), `location.${field}`);
+  });
+});
+
 describe('subscribe and unsubscribe frames', () => {
   it.each(['dispatch', 'order:ord-1', 'retailer:ret-A', 'order:a:b', `order:${id128}`, `retailer:${id128}`])(
     'room %j is accepted',
@@ -425,11 +443,13 @@ const isoArb = fc
     const iso = d.toISOString();
     return (millis ? iso : iso.replace(/\.\d{3}Z$/, 'Z')).replace(/Z$/, zone);
   });
+/** Numbers DynamoDB stores: 0 or at least 1e-130 in magnitude (`storableNumber`). */
+const storable = (n: number) => n === 0 || Math.abs(n) >= 1e-130;
 const locationArb = fc.record(
   {
-    lat: fc.double({ min: -90, max: 90, noNaN: true }),
-    lng: fc.double({ min: -180, max: 180, noNaN: true }),
-    accuracyM: fc.double({ min: 0, max: 1e6, noNaN: true, noDefaultInfinity: true }),
+    lat: fc.double({ min: -90, max: 90, noNaN: true }).filter(storable),
+    lng: fc.double({ min: -180, max: 180, noNaN: true }).filter(storable),
+    accuracyM: fc.double({ min: 0, max: 1e6, noNaN: true, noDefaultInfinity: true }).filter(storable),
   },
   { requiredKeys: ['lat', 'lng'] },
 );
