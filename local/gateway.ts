@@ -350,7 +350,12 @@ export class LocalGateway {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const at = url.pathname.indexOf('/@connections/');
     if (at >= 0) {
-      await this.handleManagement(req, res, decodeURIComponent(url.pathname.slice(at + '/@connections/'.length)));
+      const id = decodedOrNull(url.pathname.slice(at + '/@connections/'.length));
+      if (id === null) {
+        sendJson(res, 400, { message: 'Malformed connection id' });
+        return;
+      }
+      await this.handleManagement(req, res, id);
       return;
     }
     for (const route of this.options.routes) {
@@ -383,7 +388,8 @@ export class LocalGateway {
       handle: async (request) => {
         const at = request.path.indexOf('/@connections/');
         if (at < 0) throw new Error(`Not a @connections request: ${request.method} ${request.path}`);
-        const id = decodeURIComponent(request.path.slice(at + '/@connections/'.length));
+        const id = decodedOrNull(request.path.slice(at + '/@connections/'.length));
+        if (id === null) throw new Error(`Malformed connection id in ${request.path}`);
         const body = request.body === undefined || request.body === null ? null : Buffer.from(request.body as string | Uint8Array);
         const answer = await this.manage(request.method, id, body);
         return {
@@ -475,6 +481,15 @@ export class LocalGateway {
     for (const [k, v] of Object.entries(result.headers ?? {})) responseHeaders[k] = String(v);
     res.writeHead(result.statusCode ?? 200, responseHeaders);
     res.end(result.isBase64Encoded && result.body !== undefined ? Buffer.from(result.body, 'base64') : (result.body ?? ''));
+  }
+}
+
+/** `decodeURIComponent`, or null for malformed percent-encoding (`%E0`): a 4xx, never a thrown 500. */
+export function decodedOrNull(text: string): string | null {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
   }
 }
 

@@ -17,7 +17,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DurabilityFence, installDurabilityFence } from './durability-fence';
 import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, streamArnOf, type DynamoDbLocal } from './dynamodb';
 import { freePort } from './free-port';
-import { LocalGateway, sendJson, type LocalRoute } from './gateway';
+import { decodedOrNull, LocalGateway, sendJson, type LocalRoute } from './gateway';
 import { demoTokens, seedDemo, type DemoUser } from './seed';
 import { lambdaContext } from './lambda';
 import { Scheduler, SCHEDULED_EVENT } from './scheduler';
@@ -67,7 +67,10 @@ function staticRoute(): LocalRoute {
   return (req, res, url) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     if (url.pathname.startsWith('/api') || url.pathname.startsWith('/_local') || url.pathname === '/ws') return false;
-    const rel = url.pathname === '/' ? 'index.html' : decodeURIComponent(url.pathname).replace(/^\/+/, '');
+    const decoded = url.pathname === '/' ? 'index.html' : decodedOrNull(url.pathname);
+    // Malformed percent-encoding names no file: the 404 below, not a 500.
+    if (decoded === null) return false;
+    const rel = decoded.replace(/^\/+/, '');
     const file = normalize(join(WEB_ROOT, rel));
     if (!file.startsWith(WEB_ROOT) || !existsSync(file)) return false;
     const body = readFileSync(file);

@@ -2,7 +2,8 @@
  * A small path router for the HTTP API: `/api/orders/{id}` style patterns,
  * segments URL-decoded, one handler per method and path.
  */
-import { NotFoundError } from '../../shared/domain/errors';
+import { NotFoundError, ValidationError } from '../../shared/domain/errors';
+import { idSchema } from '../../shared/domain/schemas';
 
 export type Params = Record<string, string>;
 
@@ -35,6 +36,7 @@ export class Router<C, R> {
       if (params === null) continue;
       pathMatched = true;
       if (route.method !== method) continue;
+      checkParams(params);
       return { handle: (ctx) => route.handle(ctx, params), pattern: `/${route.segments.join('/')}` };
     }
     throw new NotFoundError(pathMatched ? `${method} is not supported on ${path.slice(0, 200)}` : `No such path: ${path.slice(0, 200)}`);
@@ -61,4 +63,21 @@ function matchSegments(pattern: readonly string[], parts: readonly string[]): Pa
     }
   }
   return params;
+}
+
+/**
+ * Every path parameter is an id, held to the same schema as ids in bodies
+ * (CONTRACT §5: non-empty, at most 128 characters, well-formed Unicode).
+ *
+ * @throws ValidationError naming the parameter (`details.issues[0].field`), so
+ *   a malformed URL is a 400, never a 5xx from deeper down.
+ */
+function checkParams(params: Params): void {
+  for (const [name, value] of Object.entries(params)) {
+    const parsed = idSchema.safeParse(value);
+    if (!parsed.success) {
+      const why = parsed.error.issues[0]?.message ?? 'is not a valid id';
+      throw new ValidationError(`Invalid path: "${name}" ${why}`, { issues: [{ field: name, message: why }] });
+    }
+  }
 }

@@ -447,6 +447,30 @@ describe('GET /api/orders/{id}/timeline', () => {
   });
 });
 
+describe('malformed URLs are a 4xx, never a 5xx (CONTRACT §4)', () => {
+  const long = 'x'.repeat(3000);
+
+  it.each([
+    ['GET', `/api/orders/${long}`, 'id'],
+    ['GET', `/api/orders/${long}/timeline`, 'id'],
+    ['GET', `/api/orders/${long}/timeline.csv`, 'id'],
+    ['POST', `/api/orders/${long}/assign`, 'id'],
+    ['POST', `/api/alerts/${long}/ack`, 'alertId'],
+    ['GET', `/api/orders/${'y'.repeat(129)}`, 'id'],
+  ])('%s %s… is 400 VALIDATION naming the path parameter', async (method, target, field) => {
+    const res = await http<ApiError>(url, method, target, { token: cast.dispatcher, ...(method === 'POST' && { body: { driverId: 'driver-1' } }) });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('VALIDATION');
+    expect((res.body.error.details as { issues: { field: string }[] }).issues[0]!.field).toBe(field);
+  });
+
+  it('answers bad percent-encoding with 404 (console, API) or 400 (@connections)', async () => {
+    expect((await http(url, 'GET', '/%E0')).status).toBe(404);
+    expect((await http(url, 'GET', '/api/orders/%E0', { token: cast.dispatcher })).status).toBe(404);
+    expect((await http(url, 'DELETE', '/@connections/%E0')).status).toBe(400);
+  });
+});
+
 describe('GET /api/health', () => {
   it('answers 200 {ok:true} without a token', async () => {
     const res = await http(url, 'GET', '/api/health');
