@@ -249,17 +249,27 @@ export type CreateOrderBody = z.infer<typeof createOrderBodySchema>;
 export const assignBodySchema = z.object({ driverId: idSchema });
 export type AssignBody = z.infer<typeof assignBodySchema>;
 
+/** The most items one HTTP list or timeline page may ask for (CONTRACT §4: `limit` is an integer in [1, 500]). */
+export const PAGE_LIMIT_MAX = 500;
+
+/** A query string's `limit`: an integer in [1, 500], with one plain message for anything else ("abc", "0", "2.5", "501"). */
+const limitSchema = z.coerce
+  .number({ error: `must be an integer from 1 to ${PAGE_LIMIT_MAX}` })
+  .int(`must be an integer from 1 to ${PAGE_LIMIT_MAX}`)
+  .min(1, `must be an integer from 1 to ${PAGE_LIMIT_MAX}`)
+  .max(PAGE_LIMIT_MAX, `must be an integer from 1 to ${PAGE_LIMIT_MAX}`);
+
 export const listOrdersQuerySchema = z.object({
   status: statusSchema.optional(),
   retailerId: idSchema.optional(),
   stalled: z.enum(['true', 'false']).optional(),
   cursor: z.string().max(2048).optional(),
-  limit: z.coerce.number().int().min(1).max(200).optional(),
+  limit: limitSchema.optional(),
 });
 
 export const timelineQuerySchema = z.object({
   sinceSeq: z.coerce.number().int().min(0).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  limit: limitSchema.optional(),
 });
 
 // ---------------------------------------------------------------- identity

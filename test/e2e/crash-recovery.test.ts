@@ -61,7 +61,7 @@ describe('crash recovery on a file database', () => {
     await driver.close();
 
     const second = await start();
-    const timeline = await http<{ items: Frame[]; headSeq: number }>(second.url, 'GET', `/api/orders/${orderId}/timeline?limit=1000`, {
+    const timeline = await http<{ items: Frame[]; headSeq: number }>(second.url, 'GET', `/api/orders/${orderId}/timeline?limit=500`, {
       token: cast.dispatcher,
     });
     expect(timeline.status).toBe(200);

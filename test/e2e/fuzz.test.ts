@@ -101,7 +101,7 @@ describe('fuzzing', () => {
     expect(await driver.request({ action: 'ping' })).toMatchObject({ type: 'ack' });
     expect(acked.size).toBeGreaterThan(0); // the fuzz reached the write path, not only the validators
 
-    const timeline = await http<{ items: Frame[]; headSeq: number }>(url, 'GET', `/api/orders/${orderId}/timeline?limit=1000`, {
+    const timeline = await http<{ items: Frame[]; headSeq: number }>(url, 'GET', `/api/orders/${orderId}/timeline?limit=500`, {
       token: cast.dispatcher,
     });
     const posted = timeline.body.items.filter((e) => e.kind === 'checkpoint' || e.kind === 'message');

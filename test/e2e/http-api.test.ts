@@ -447,6 +447,22 @@ describe('GET /api/orders/{id}/timeline', () => {
   });
 });
 
+describe('limit is an integer in [1, 500] (CONTRACT §4)', () => {
+  it('takes 500 on lists and timelines, and answers 501, 0 and abc with 400 VALIDATION a person can read', async () => {
+    const orderId = uniqueId('ord');
+    expect((await create(cast.dispatcher, orderBody(orderId))).status).toBe(201);
+    for (const base of ['/api/orders?', `${path(orderId, '/timeline')}?`]) {
+      expect((await http(url, 'GET', `${base}limit=500`, { token: cast.dispatcher })).status).toBe(200);
+      for (const bad of ['501', '0', 'abc']) {
+        const res = await http<ApiError>(url, 'GET', `${base}limit=${bad}`, { token: cast.dispatcher });
+        expect(res.status, `${base}limit=${bad}`).toBe(400);
+        expect(res.body.error.code).toBe('VALIDATION');
+        expect(res.body.error.message).toContain('"limit" must be an integer from 1 to 500');
+      }
+    }
+  });
+});
+
 describe('malformed URLs are a 4xx, never a 5xx (CONTRACT §4)', () => {
   const long = 'x'.repeat(3000);
 

@@ -372,7 +372,7 @@ describe('createOrder body', () => {
 });
 
 describe('HTTP query schemas', () => {
-  it('list query: status must be one of §3, stalled true/false, limit coerced 1..200', () => {
+  it('list query: status must be one of §3, stalled true/false, limit coerced 1..500', () => {
     // Act
     const parsed = parseOrThrow(listOrdersQuerySchema, { status: 'at_hub', stalled: 'true', limit: '50' });
 
@@ -381,17 +381,23 @@ describe('HTTP query schemas', () => {
     expectInvalid(listOrdersQuerySchema, { status: 'lost' }, 'status');
     expectInvalid(listOrdersQuerySchema, { stalled: 'yes' }, 'stalled');
     expectInvalid(listOrdersQuerySchema, { limit: '0' }, 'limit');
-    expectInvalid(listOrdersQuerySchema, { limit: '201' }, 'limit');
+    expectInvalid(listOrdersQuerySchema, { limit: '501' }, 'limit');
+    expect(parseOrThrow(listOrdersQuerySchema, { limit: '500' })).toEqual({ limit: 500 });
   });
 
-  it('timeline query: sinceSeq >= 0, limit 1..1000, both coerced from strings', () => {
+  it.each(['abc', '0', '2.5', '501', '-1', ''])('limit=%j is VALIDATION with a message a person can read', (limit) => {
+    const err = expectInvalid(timelineQuerySchema, { limit }, 'limit');
+    expect(err.message).toContain('"limit" must be an integer from 1 to 500');
+  });
+
+  it('timeline query: sinceSeq >= 0, limit 1..500, both coerced from strings', () => {
     // Act
-    const parsed = parseOrThrow(timelineQuerySchema, { sinceSeq: '0', limit: '1000' });
+    const parsed = parseOrThrow(timelineQuerySchema, { sinceSeq: '0', limit: '500' });
 
     // Assert
-    expect(parsed).toEqual({ sinceSeq: 0, limit: 1000 });
+    expect(parsed).toEqual({ sinceSeq: 0, limit: 500 });
     expectInvalid(timelineQuerySchema, { sinceSeq: '-1' }, 'sinceSeq');
-    expectInvalid(timelineQuerySchema, { limit: '1001' }, 'limit');
+    expectInvalid(timelineQuerySchema, { limit: '501' }, 'limit');
     expectInvalid(timelineQuerySchema, { sinceSeq: 'abc' }, 'sinceSeq');
   });
 });

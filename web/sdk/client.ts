@@ -339,7 +339,7 @@ export class WaypostClient {
     const orderId = room.name.slice('order:'.length);
     for (;;) {
       const page = await this.http<{ items: OrderEvent[]; headSeq: number }>(
-        `/api/orders/${encodeURIComponent(orderId)}/timeline?sinceSeq=${room.lastSeq}&limit=1000`,
+        `/api/orders/${encodeURIComponent(orderId)}/timeline?sinceSeq=${room.lastSeq}&limit=500`,
       );
       for (const e of page.items) this.deliver(room, e);
       if (page.items.length === 0 || room.lastSeq >= page.headSeq) return;
