@@ -48,6 +48,16 @@ export const slaPolicySchema = z
           message: 'levels must be in order of afterSeconds',
         });
       }
+      // CONTRACT §6: a number listed twice in one level would be texted twice.
+      if (level.notify === 'sms') {
+        const seen = new Set<string>();
+        level.to.forEach((number, j) => {
+          if (seen.has(number)) {
+            ctx.addIssue({ code: 'custom', path: ['escalation', i, 'to', j], message: 'is listed twice in this level' });
+          }
+          seen.add(number);
+        });
+      }
     });
   });
 export type SlaPolicy = z.infer<typeof slaPolicySchema>;

@@ -289,6 +289,24 @@ describe('PUT /api/sla-policy: keys from the caller', () => {
   });
 });
 
+describe('PUT /api/sla-policy: a number twice in one level (CONTRACT §6)', () => {
+  it('is 400 VALIDATION naming escalation[1].to[1], and the policy is kept', async () => {
+    const before = await http(url, 'GET', '/api/sla-policy', { token: cast.dispatcher });
+    const body = {
+      dwellSeconds: { created: 600 },
+      escalation: [
+        { afterSeconds: 0, notify: 'dispatch' },
+        { afterSeconds: 900, notify: 'sms', to: ['+15550100001', '+15550100001'] },
+      ],
+    };
+    const res = await http<ApiError>(url, 'PUT', '/api/sla-policy', { token: cast.dispatcher, body });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('VALIDATION');
+    expect((res.body.error.details as { issues: { field: string }[] }).issues.map((i) => i.field)).toEqual(['escalation[1].to[1]']);
+    expect((await http(url, 'GET', '/api/sla-policy', { token: cast.dispatcher })).body).toEqual(before.body);
+  });
+});
+
 describe('GET /api/orders', () => {
   /** retailer-a: a1 (driver-1), a2 (driver-1, picked_up), a3 (unassigned); retailer-b: b1 (driver-2), b2 (driver-1). */
   async function seedOrders() {

@@ -170,6 +170,26 @@ describe('slaPolicySchema', () => {
     expectPolicyInvalid({ dwellSeconds: { packed: value }, escalation: [] }, 'dwellSeconds.packed');
   });
 
+  it('rejects a number listed twice in one level, naming it (CONTRACT §6: escalation[1].to[1])', () => {
+    const err = expectPolicyInvalid(
+      withLevels([
+        { afterSeconds: 0, notify: 'dispatch' },
+        { afterSeconds: 900, notify: 'sms', to: ['+15550100001', '+15550100001'] },
+      ]),
+      'escalation[1].to[1]',
+    );
+    expect(err.message).toContain('listed twice');
+    // The same number on two levels is two texts at two times: allowed.
+    parseOrThrow(
+      slaPolicySchema,
+      withLevels([
+        { afterSeconds: 0, notify: 'sms', to: ['+15550100001'] },
+        { afterSeconds: 900, notify: 'sms', to: ['+15550100001', '+15550100002'] },
+      ]),
+      'SLA policy',
+    );
+  });
+
   it('rejects a stray field on a level, such as numbers on a dispatch level', () => {
     const err = expectPolicyInvalid(withLevels([{ afterSeconds: 0, notify: 'dispatch', to: ['+15550100001'] }]), 'escalation[0]');
     expect(err.message).toContain('to');
