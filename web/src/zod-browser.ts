@@ -6,7 +6,6 @@
  * must be added here, or the console fails at load (the browser tests catch it).
  */
 import {
-  any,
   array,
   boolean,
   coerce,
@@ -27,7 +26,6 @@ import {
 } from 'zod/v4';
 
 export const z = {
-  any,
   array,
   boolean,
   coerce,
