@@ -7,9 +7,15 @@
  *   messages, close 1009 past it; 10 min idle; 2 h at most), and the
  *   contract's own: a socket closes with 4001 when its token expires
  *   (CONTRACT §2), unless the client renewed it with `auth` before then;
+ *   and the limits of CONTRACT §5 on each connection: frames past 20 a
+ *   second (bursts of 100), or past 100 waiting to be handled, are answered
+ *   `RATE_LIMITED` at once and never run; a socket that does not read while
+ *   more than 1 MiB waits for it is closed with 1008, and nothing (no push,
+ *   no reply) ever waits for a socket to drain;
  * - answers the `@connections` management API (`POST`/`GET`/`DELETE
  *   /@connections/{id}`, 410 for a gone connection), so
- *   `ApiGatewayManagementApiClient` runs unchanged against it;
+ *   `ApiGatewayManagementApiClient` runs unchanged against it; a push is
+ *   answered as soon as it is queued on the socket, as API Gateway does;
  * - turns `/api/*` into HTTP API (payload 2.0) events for the HTTP handler;
  * - serves extra local routes (`/_local/*`, the console).
  */
@@ -18,7 +24,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { FRAME_BURST, SEND_BUFFER_MAX_BYTES, SLOW_READER_CLOSE_CODE, TokenBucket } from '../shared/domain/limits';
 import { dict, ownValue } from '../shared/domain/user-keys';
+import { reqIdOf } from '../shared/services/realtime-service';
 import type { Logger } from '../shared/runtime/log';
 import { invoke, type LambdaHandler } from './lambda';
 
@@ -101,8 +109,19 @@ interface Connection {
   exp?: number;
   /** Frames of one connection are handled one after another, in arrival order. */
   queue: Promise<void>;
+  /** Frames received and not yet answered: at most `INBOUND_WAITING_MAX`. */
+  waiting: number;
+  /** The connection's frame rate (CONTRACT §5). */
+  readonly bucket: TokenBucket;
   disconnected: boolean;
 }
+
+/**
+ * Frames of one connection that may wait to be handled: one burst. A client
+ * that sends faster than its frames are handled gets `RATE_LIMITED` past it,
+ * so a flood never grows the runtime's memory (at most 100 frames of 128 KiB).
+ */
+export const INBOUND_WAITING_MAX = FRAME_BURST;
 
 function connectionId(): string {
   // API Gateway ids look like `L0SM9cOFvHcCIhw=`.
@@ -234,13 +253,20 @@ export class LocalGateway {
       idleTimer: setTimeout(() => this.drop(c, 1001, 'Going away'), this.options.idleSeconds * 1000),
       hardTimer: setTimeout(() => this.drop(c, 1001, 'Going away'), this.options.maxSeconds * 1000),
       queue: Promise.resolve(),
+      waiting: 0,
+      bucket: new TokenBucket(),
       disconnected: false,
     };
     this.connections.set(id, c);
     ws.on('message', (data, isBinary) => {
       this.touch(c);
       const body = isBinary ? Buffer.from(data as Buffer).toString('base64') : data.toString();
-      c.queue = c.queue.then(() => this.onMessage(c, body, isBinary));
+      if (c.waiting >= INBOUND_WAITING_MAX || !c.bucket.take(performance.now())) {
+        this.refuseFrame(c, body, isBinary);
+        return;
+      }
+      c.waiting++;
+      c.queue = c.queue.then(() => this.onMessage(c, body, isBinary)).finally(() => c.waiting--);
     });
     ws.on('close', () => void this.onClosed(c));
     ws.on('error', (err) => this.options.log.debug('websocket error', { connectionId: id, error: err }));
@@ -274,6 +300,53 @@ export class LocalGateway {
     c.expiryTimer = setTimeout(() => void this.watchExpiry(c), Math.min(wait, 2 ** 31 - 1));
   }
 
+  /**
+   * A frame over the connection's rate, or past what may wait: answered
+   * `RATE_LIMITED` (with its `reqId`, so the client can retry exactly it) and
+   * not run. The frame is parsed only to find the `reqId`.
+   */
+  private refuseFrame(c: Connection, body: string, isBase64Encoded: boolean): void {
+    let reqId: string | undefined;
+    if (!isBase64Encoded && body.length <= WS_MESSAGE_MAX_BYTES) {
+      try {
+        reqId = reqIdOf(JSON.parse(body));
+      } catch {
+        // not JSON: no reqId to echo
+      }
+    }
+    const retryAfterMs = Math.max(c.bucket.waitMs(performance.now()), 50);
+    this.sendToClient(
+      c,
+      JSON.stringify({
+        type: 'error',
+        ...(reqId !== undefined && { reqId }),
+        code: 'RATE_LIMITED',
+        message: 'Too many requests on this connection: at most 20 a second, in bursts of 100. Wait and send it again.',
+        details: { retryAfterMs },
+      }),
+    );
+  }
+
+  /**
+   * Queue a frame on the socket without waiting for it to be written. When
+   * more than 1 MiB would then wait for a client that does not read, the
+   * socket is closed with 1008 instead (CONTRACT §5) and false is returned:
+   * nobody else ever waits for it.
+   */
+  private sendToClient(c: Connection, text: string): boolean {
+    if (c.disconnected || c.socket.readyState !== c.socket.OPEN) return false;
+    if (c.socket.bufferedAmount + Buffer.byteLength(text) > SEND_BUFFER_MAX_BYTES) {
+      this.options.log.warn('closing a connection that does not read its socket', {
+        connectionId: c.id,
+        bufferedBytes: c.socket.bufferedAmount,
+      });
+      void this.drop(c, SLOW_READER_CLOSE_CODE, 'Not reading');
+      return false;
+    }
+    c.socket.send(text);
+    return true;
+  }
+
   private touch(c: Connection): void {
     c.lastActiveAt = new Date();
     c.idleTimer.refresh();
@@ -286,10 +359,7 @@ export class LocalGateway {
         body,
         isBase64Encoded,
       });
-      if (result.body !== undefined && c.socket.readyState === c.socket.OPEN) {
-        c.socket.send(result.body);
-        this.touch(c);
-      }
+      if (result.body !== undefined && this.sendToClient(c, result.body)) this.touch(c);
       // `auth` may have moved the token's expiry, sooner or later: watch the new one.
       if (isAuthFrame(body, isBase64Encoded) && !c.disconnected) {
         clearTimeout(c.expiryTimer);
@@ -298,9 +368,7 @@ export class LocalGateway {
     } catch (err) {
       // API Gateway answers a failed integration with this frame.
       this.options.log.error('$default handler failed', { connectionId: c.id, error: err });
-      if (c.socket.readyState === c.socket.OPEN) {
-        c.socket.send(JSON.stringify({ message: 'Internal server error', connectionId: c.id, requestId: randomUUID() }));
-      }
+      this.sendToClient(c, JSON.stringify({ message: 'Internal server error', connectionId: c.id, requestId: randomUUID() }));
     }
   }
 
@@ -415,8 +483,9 @@ export class LocalGateway {
         if (body === null || body.length > WS_MESSAGE_MAX_BYTES) {
           return jsonAnswer(413, { message: 'Message too long' }, { 'x-amzn-errortype': 'PayloadTooLargeException' });
         }
-        if (!c || c.socket.readyState !== c.socket.OPEN) return gone();
-        await new Promise<void>((resolve, reject) => c.socket.send(body.toString('utf8'), (err) => (err ? reject(err) : resolve())));
+        // Answered once queued, never after the socket drains: a client that
+        // does not read holds back nobody (past 1 MiB it is closed, and gone).
+        if (!c || !this.sendToClient(c, body.toString('utf8'))) return gone();
         this.touch(c);
         return { status: 200, headers: {}, body: Buffer.alloc(0) };
       }

@@ -7,6 +7,7 @@ import { ApiGatewayManagementApiClient, type ApiGatewayManagementApiClientConfig
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PUSH_TIMEOUT_MS } from '../store/notifier';
 import { config } from './config';
 
 let dynamo: DynamoDBClient | undefined;
@@ -49,7 +50,8 @@ export function managementClient(): ApiGatewayManagementApiClient {
     region: c.region,
     endpoint: c.callbackUrl,
     maxAttempts: 3,
-    ...(managementTransport !== undefined && { requestHandler: managementTransport }),
+    // Each call is also bounded by the notifier's own timeout (PUSH_TIMEOUT_MS).
+    requestHandler: managementTransport ?? { connectionTimeout: 1000, requestTimeout: PUSH_TIMEOUT_MS },
   });
   return management;
 }

@@ -55,7 +55,8 @@ export interface RealtimeServiceDeps {
   readonly now?: () => Date;
 }
 
-function reqIdOf(value: unknown): string | undefined {
+/** A request's `reqId` to echo: a non-empty string of at most 128 characters, else undefined. */
+export function reqIdOf(value: unknown): string | undefined {
   if (value === null || typeof value !== 'object') return undefined;
   const reqId = (value as { reqId?: unknown }).reqId;
   return typeof reqId === 'string' && reqId.length > 0 && reqId.length <= 128 ? reqId : undefined;

@@ -19,15 +19,16 @@ const TOTAL = 503;
 beforeAll(async () => {
   cast = await castOf(secret, uniqueTenant('long'));
   orderId = await orderFor(url, cast);
-  const driver = await connect(cast.driver);
-  // seq 1 created, 2 assigned; 501 messages take 3..503 (sent in batches, acked in order per socket)
+  // seq 1 created, 2 assigned; 501 messages take 3..503, from six sockets
+  // (each within its 100-frame burst, CONTRACT §5), in batches of 50.
+  const drivers = await Promise.all(Array.from({ length: 6 }, () => connect(cast.driver)));
   for (let start = 0; start < TOTAL - 2; start += 50) {
     const batch = Array.from({ length: Math.min(50, TOTAL - 2 - start) }, (_, i) =>
-      driver.request({ action: 'message', messageId: `${orderId}-${start + i}`, orderId, text: `m${start + i}` }),
+      drivers[(start + i) % drivers.length]!.request({ action: 'message', messageId: `${orderId}-${start + i}`, orderId, text: `m${start + i}` }),
     );
     for (const ack of await Promise.all(batch)) expect(ack.type).toBe('ack');
   }
-  await driver.close();
+  await Promise.all(drivers.map((d) => d.close()));
 }, 120_000);
 
 describe('long catch-up', () => {

@@ -83,12 +83,20 @@ export class WsClient {
     return this.socket.readyState === WebSocket.OPEN;
   }
 
-  /** Send a request with a fresh reqId and wait for its one reply. */
-  async request(frame: Frame, timeoutMs = 10_000): Promise<Frame> {
+  /**
+   * Send a request with a fresh reqId and wait for its one reply. A
+   * `RATE_LIMITED` reply (the frame was not run) is waited out and the frame
+   * sent again, as the SDK does, unless `rateLimited` is `'answer'`.
+   */
+  async request(frame: Frame, timeoutMs = 10_000, rateLimited: 'retry' | 'answer' = 'retry'): Promise<Frame> {
     const reqId = (frame.reqId as string | undefined) ?? randomUUID();
-    const reply = this.next((f) => (f.type === 'ack' || f.type === 'error') && f.reqId === reqId, timeoutMs);
-    this.socket.send(JSON.stringify({ ...frame, reqId }));
-    return reply;
+    for (;;) {
+      const reply = this.next((f) => (f.type === 'ack' || f.type === 'error') && f.reqId === reqId, timeoutMs);
+      this.socket.send(JSON.stringify({ ...frame, reqId }));
+      const answer = await reply;
+      if (rateLimited === 'answer' || answer.code !== 'RATE_LIMITED') return answer;
+      await new Promise((r) => setTimeout(r, (answer.details as { retryAfterMs?: number } | undefined)?.retryAfterMs ?? 100));
+    }
   }
 
   /** Send raw text and wait for the next reply without a reqId. */
