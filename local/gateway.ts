@@ -24,7 +24,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { FRAME_BURST, SEND_BUFFER_MAX_BYTES, SLOW_READER_CLOSE_CODE, TokenBucket } from '../shared/domain/limits';
+import { FRAME_BURST, rateLimitedReply, SEND_BUFFER_MAX_BYTES, SLOW_READER_CLOSE_CODE, TokenBucket } from '../shared/domain/limits';
 import { dict, ownValue } from '../shared/domain/user-keys';
 import { reqIdOf } from '../shared/services/realtime-service';
 import type { Logger } from '../shared/runtime/log';
@@ -314,17 +314,7 @@ export class LocalGateway {
         // not JSON: no reqId to echo
       }
     }
-    const retryAfterMs = Math.max(c.bucket.waitMs(performance.now()), 50);
-    this.sendToClient(
-      c,
-      JSON.stringify({
-        type: 'error',
-        ...(reqId !== undefined && { reqId }),
-        code: 'RATE_LIMITED',
-        message: 'Too many requests on this connection: at most 20 a second, in bursts of 100. Wait and send it again.',
-        details: { retryAfterMs },
-      }),
-    );
+    this.sendToClient(c, JSON.stringify(rateLimitedReply(reqId, c.bucket.waitMs(performance.now()))));
   }
 
   /**

@@ -94,6 +94,8 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
   configureProcess({
     WAYPOST_JWT_SECRET: cfg.jwtSecret,
     WAYPOST_DYNAMODB_ENDPOINT: `http://127.0.0.1:${dynamodbPort}`,
+    // The local gateway applies CONTRACT §5's frame rate on arrival (local/gateway.ts).
+    WAYPOST_WS_FRAME_LIMIT: 'gateway',
     ...(cfg.slaPolicyJson !== undefined && { WAYPOST_DEFAULT_SLA_POLICY: cfg.slaPolicyJson }),
   });
   if (cfg.slaPolicyJson === undefined) delete process.env.WAYPOST_DEFAULT_SLA_POLICY;

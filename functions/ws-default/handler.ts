@@ -5,6 +5,8 @@
  * the same socket.
  */
 import middy from '@middy/core';
+import { config } from '../../shared/runtime/config';
+import { frameRateLimit } from '../common/frame-rate';
 import { parseEvent } from '../common/parse-event';
 import { realtimeService } from '../common/wiring';
 import { wsMessageEventSchema, type WsMessageEvent, type WsResult } from '../common/ws-events';
@@ -17,4 +19,7 @@ export async function route(event: WsMessageEvent): Promise<WsResult> {
   return reply === null ? { statusCode: 200 } : { statusCode: 200, body: JSON.stringify(reply) };
 }
 
-export const handler = middy(route).use(parseEvent(wsMessageEventSchema));
+/** `$default`, with the per-connection frame rate where the handler enforces it (the cloud). */
+export const handler = middy(route)
+  .use(parseEvent(wsMessageEventSchema))
+  .use(frameRateLimit({ enabled: () => config().wsFrameLimit === 'handler' }));

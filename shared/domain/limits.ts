@@ -64,3 +64,29 @@ export class TokenBucket {
     return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) * 1000) / this.ratePerSecond);
   }
 }
+
+/** The reply to a frame refused for its connection's rate: it was not run, and may be sent again after `retryAfterMs`. */
+export interface RateLimitedReply {
+  readonly type: 'error';
+  readonly reqId?: string;
+  readonly code: 'RATE_LIMITED';
+  readonly message: string;
+  readonly details: { readonly retryAfterMs: number };
+}
+
+/**
+ * The `RATE_LIMITED` reply (CONTRACT §5), the same from the local gateway and
+ * the cloud's handler.
+ *
+ * @param reqId the refused frame's, when it had one
+ * @param retryAfterMs when a token is there again (at least 50 ms is given)
+ */
+export function rateLimitedReply(reqId: string | undefined, retryAfterMs: number): RateLimitedReply {
+  return {
+    type: 'error',
+    ...(reqId !== undefined && { reqId }),
+    code: 'RATE_LIMITED',
+    message: `Too many requests on this connection: at most ${FRAMES_PER_SECOND} a second, in bursts of ${FRAME_BURST}. Wait and send it again.`,
+    details: { retryAfterMs: Math.max(50, Math.ceil(retryAfterMs)) },
+  };
+}

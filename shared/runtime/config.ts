@@ -26,6 +26,12 @@ export interface Config {
   readonly snsEndpoint?: string;
   /** An alphanumeric sender id for SMS, where the destination country supports one. */
   readonly smsSenderId?: string;
+  /**
+   * Where a connection's frame rate (CONTRACT §5) is enforced: `handler` (the
+   * cloud, default: the `$default` function) or `gateway` (the local runtime,
+   * whose gateway answers over-rate frames before they queue).
+   */
+  readonly wsFrameLimit: 'handler' | 'gateway';
 }
 
 export class ConfigError extends Error {
@@ -88,6 +94,8 @@ export function loadConfig(env: Env = process.env): Config {
   const snsEndpoint = url(env, 'WAYPOST_SNS_ENDPOINT');
   const smsSenderId = optional(env, 'WAYPOST_SMS_SENDER_ID');
   const callbackUrl = url(env, 'WAYPOST_CALLBACK_URL');
+  const wsFrameLimit = optional(env, 'WAYPOST_WS_FRAME_LIMIT') ?? 'handler';
+  if (wsFrameLimit !== 'handler' && wsFrameLimit !== 'gateway') throw new ConfigError('WAYPOST_WS_FRAME_LIMIT', `must be "handler" or "gateway", not "${wsFrameLimit}"`);
   return {
     region: optional(env, 'AWS_REGION') ?? optional(env, 'AWS_DEFAULT_REGION') ?? 'us-east-1',
     ordersTable: optional(env, 'WAYPOST_ORDERS_TABLE') ?? 'waypost-orders',
@@ -98,6 +106,7 @@ export function loadConfig(env: Env = process.env): Config {
     defaultSlaPolicy: policyFrom(env, 'WAYPOST_DEFAULT_SLA_POLICY'),
     ...(snsEndpoint && { snsEndpoint }),
     ...(smsSenderId && { smsSenderId }),
+    wsFrameLimit,
   };
 }
 

@@ -39,7 +39,13 @@ describe('loadConfig (cloud and shared)', () => {
       connectionsTable: 'waypost-connections',
       jwt: { mode: 'hs256', secret: 's3cret' },
       defaultSlaPolicy: DEFAULT_SLA_POLICY,
+      wsFrameLimit: 'handler',
     });
+  });
+
+  it('enforces the frame rate in the handler unless WAYPOST_WS_FRAME_LIMIT says the gateway does, and names a bad value', () => {
+    expect(loadConfig({ WAYPOST_JWT_SECRET: 's', WAYPOST_WS_FRAME_LIMIT: 'gateway' }).wsFrameLimit).toBe('gateway');
+    expectConfigError(() => loadConfig({ WAYPOST_JWT_SECRET: 's', WAYPOST_WS_FRAME_LIMIT: 'nowhere' }), 'WAYPOST_WS_FRAME_LIMIT');
   });
 
   it('takes the default SLA policy from WAYPOST_DEFAULT_SLA_POLICY, and names it when it is bad', () => {
