@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
-import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { OrderEvent } from '../../shared/domain/model';
 import { signLocalToken } from '../../shared/runtime/auth';
 import { WaypostClient, WaypostRequestError, type ConnectionState, type RoomRevoked, type WebSocketLike } from '../../web/sdk/client';
@@ -115,6 +115,72 @@ describe('client SDK', () => {
     const timeline = await http<{ items: OrderEvent[] }>(url, 'GET', `/api/orders/${orderId}/timeline`, { token: cast.driver });
     expect(timeline.body.items.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6]);
   });
+
+  it('replays a long offline queue paced under the rate limit: each post once, in order, never refused', async () => {
+    const orderId = await orderFor(url, cast);
+    let refusedForRate = 0;
+    const client = new WaypostClient({
+      baseUrl: url,
+      token: cast.driver,
+      webSocket: (u: string) => {
+        const ws = new WebSocket(u);
+        ws.on('message', (data) => {
+          if ((JSON.parse(data.toString()) as { code?: string }).code === 'RATE_LIMITED') refusedForRate++;
+        });
+        return ws as unknown as WebSocketLike;
+      },
+      backoff: { initialMs: 50, maxMs: 400 },
+    });
+    clients.push(client);
+    const rejected: unknown[] = [];
+    client.on('rejected', (r) => rejected.push(r));
+    // 130 posts: more than one burst (100), so the replay must pace itself.
+    const queued = Array.from({ length: 130 }, (_, i) => client.message({ orderId, text: `queued ${i}` }));
+    await client.connect();
+    const acks = await Promise.all(queued);
+    expect(acks.map((a) => a.seq)).toEqual(Array.from({ length: 130 }, (_, i) => i + 3));
+    expect(rejected).toEqual([]);
+    expect(refusedForRate).toBe(0);
+    const timeline = await http<{ items: OrderEvent[] }>(url, 'GET', `/api/orders/${orderId}/timeline?limit=500`, { token: cast.driver });
+    expect(timeline.body.items.filter((e) => e.kind === 'message').map((e) => (e as { text?: string }).text)).toEqual(
+      Array.from({ length: 130 }, (_, i) => `queued ${i}`),
+    );
+  }, 60_000);
+
+  it('joins 150 rooms asked for at once, paced under the rate limit, and gets the events of every one', async () => {
+    let refusedForRate = 0;
+    const joined = new Set<string>();
+    const client = new WaypostClient({
+      baseUrl: url,
+      token: cast.dispatcher,
+      webSocket: (u: string) => {
+        const ws = new WebSocket(u);
+        ws.on('message', (data) => {
+          const frame = JSON.parse(data.toString()) as { type?: string; code?: string; room?: string };
+          if (frame.code === 'RATE_LIMITED') refusedForRate++;
+          if (frame.type === 'ack' && frame.room?.startsWith('retailer:') === true) joined.add(frame.room);
+        });
+        return ws as unknown as WebSocketLike;
+      },
+      backoff: { initialMs: 50, maxMs: 400 },
+    });
+    clients.push(client);
+    await client.connect();
+    const created = new Map<string, OrderEvent>();
+    const retailers = Array.from({ length: 150 }, (_, i) => `r-${i}`);
+    for (const retailerId of retailers) client.subscribe(`retailer:${retailerId}`, { onEvent: (e) => created.set(retailerId, e) });
+    // Every subscribe is acked, none refused, none dropped.
+    await vi.waitFor(() => expect(joined.size).toBe(150), { timeout: 30_000 });
+    for (const retailerId of [retailers[0]!, retailers[149]!]) {
+      const res = await http(url, 'POST', '/api/orders', {
+        token: cast.dispatcher,
+        body: { retailerId, recipient: { name: 'Ada' }, destination: { address: '1 Test Street' } },
+      });
+      expect(res.status).toBe(201);
+    }
+    await vi.waitFor(() => expect([...created.keys()].sort()).toEqual(['r-0', 'r-149']), { timeout: 10_000 });
+    expect(refusedForRate).toBe(0);
+  }, 60_000);
 
   it('keeps the outbox across a reload and resolves a replay by its duplicate ack', async () => {
     const orderId = await orderFor(url, cast);

@@ -24,6 +24,7 @@ import {
   type MessageFrame,
 } from '../../shared/domain/schemas';
 import type { ErrorCode } from '../../shared/domain/errors';
+import { FRAME_BURST, FRAMES_PER_SECOND, TokenBucket } from '../../shared/domain/limits';
 import { Outbox, type KeyValueStorage, type OutboxItem } from './outbox';
 import { renewAtMs, renewRetryMs, tokenTimes, type TokenTimes } from './token';
 
@@ -87,6 +88,15 @@ export class WaypostRequestError extends Error {
     this.name = 'WaypostRequestError';
   }
 }
+
+/**
+ * The client's own pace, 90% of the server's rate and burst (CONTRACT §5), so
+ * that timer jitter and clock drift never make the server refuse a frame.
+ */
+const SEND_RATE = FRAMES_PER_SECOND * 0.9;
+const SEND_BURST = Math.floor(FRAME_BURST * 0.9);
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Errors after which the same request may succeed later: the outbox keeps the post and retries. */
 const RETRYABLE: ReadonlySet<string> = new Set(['INTERNAL', 'RATE_LIMITED', 'TIMEOUT', 'DISCONNECTED', 'UNAUTHORIZED']);
@@ -189,6 +199,8 @@ export class WaypostClient {
   /** The `exp` (epoch seconds) of the token the open connection lives on. */
   private tokenExp: number | undefined;
   private readonly pending = new Map<string, Pending>();
+  /** Paces this connection's frames under the server's rate; a new connection starts with a full burst. */
+  private sendBucket = new TokenBucket(SEND_RATE, SEND_BURST);
   private readonly rooms = new Map<string, Room>();
   private readonly outbox: Outbox;
   private draining = false;
@@ -448,8 +460,39 @@ export class WaypostClient {
 
   // ---------------------------------------------------------------- transport
 
-  /** One request, one reply: the ack, or a `WaypostRequestError` with the contract's code. */
-  request(frame: Record<string, unknown>): Promise<Ack> {
+  /**
+   * One request, one reply: the ack, or a `WaypostRequestError` with the
+   * contract's code. Requests are paced under the server's per-connection
+   * rate (CONTRACT §5: 20 a second, bursts of 100) by a token bucket a little
+   * below it, so a long outbox replay or a burst of subscribes waits instead
+   * of being refused; and a `RATE_LIMITED` reply, which means the frame was
+   * not run, is waited out (`details.retryAfterMs`) and the frame sent again,
+   * never reported to the caller. A request that is still waiting for its
+   * turn when the socket drops fails with `OFFLINE`.
+   */
+  async request(frame: Record<string, unknown>): Promise<Ack> {
+    for (;;) {
+      await this.pace();
+      try {
+        return await this.requestOnce(frame);
+      } catch (err) {
+        if (!(err instanceof WaypostRequestError) || err.code !== 'RATE_LIMITED') throw err;
+        const retryAfterMs = (err.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+        await sleep(typeof retryAfterMs === 'number' && retryAfterMs > 0 ? Math.min(retryAfterMs, 10_000) : 1000);
+      }
+    }
+  }
+
+  /** Wait for a token of the client-side bucket; fails with `OFFLINE` when not connected. */
+  private async pace(): Promise<void> {
+    for (;;) {
+      if (this.socket === undefined || this.stateValue !== 'open') throw new WaypostRequestError('OFFLINE', 'Not connected.');
+      if (this.sendBucket.take(Date.now())) return;
+      await sleep(this.sendBucket.waitMs(Date.now()));
+    }
+  }
+
+  private requestOnce(frame: Record<string, unknown>): Promise<Ack> {
     const socket = this.socket;
     if (socket === undefined || this.stateValue !== 'open') {
       return Promise.reject(new WaypostRequestError('OFFLINE', 'Not connected.'));
@@ -505,6 +548,7 @@ export class WaypostClient {
     this.socket = socket;
     socket.onopen = () => {
       this.attempt = 0;
+      this.sendBucket = new TokenBucket(SEND_RATE, SEND_BURST);
       this.setState('open');
       const every = this.options.keepAliveMs ?? 9 * 60_000;
       clearInterval(this.keepAliveTimer);
