@@ -1,9 +1,10 @@
 /**
  * CONTRACT §5's limits on one connection, over real sockets: at most 500
- * rooms (`LIMIT_EXCEEDED`, the socket stays open).
+ * rooms (`LIMIT_EXCEEDED`, the socket stays open), and a subscribe ack of at
+ * most 128 KiB (the catch-up is cut earlier, by size, with `more: true`).
  */
 import { beforeEach, describe, expect, inject, it } from 'vitest';
-import { castOf, checkpoint, orderFor, socketPool, uniqueTenant, type Cast, type Frame, type WsClient } from '../support/client';
+import { castOf, checkpoint, http, orderFor, socketPool, uniqueTenant, type Cast, type Frame, type WsClient } from '../support/client';
 
 const url = inject('runtimeUrl');
 const secret = inject('jwtSecret');
@@ -11,6 +12,7 @@ const connect = socketPool(url);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+const utf8 = (value: unknown) => Buffer.byteLength(JSON.stringify(value), 'utf8');
 
 let cast: Cast;
 beforeEach(async () => {
@@ -76,5 +78,48 @@ describe('rooms per connection (CONTRACT §5: more than 500 is LIMIT_EXCEEDED)',
     expect(await driver.request(checkpoint(orderId, 'picked_up'))).toMatchObject({ type: 'ack', seq: 3 });
     await ws.waitForEvent(`order:${orderId}`, (e) => e.seq === 3);
     await ws.waitForEvent('dispatch', (e) => e.orderId === orderId && e.seq === 3);
+  }, 60_000);
+});
+
+describe('subscribe ack size (CONTRACT §5: at most 128 KiB, cut by size with more: true)', () => {
+  it('cuts a catch-up of long multi-byte texts to whole events within 131072 bytes, and HTTP pages the rest', async () => {
+    // Arrange: events of up to 4,000 characters whose UTF-8 is two to three times longer
+    const orderId = await orderFor(url, cast);
+    const driver = await connect(cast.driver);
+    const long = (seed: string) => `${seed} ${'漢字é😀"\n'.repeat(800)}`.slice(0, 4000);
+    const frames: Frame[] = [
+      checkpoint(orderId, 'picked_up', { note: long('picked up') }),
+      ...range(1, 40).map((i) =>
+        i % 10 === 0
+          ? checkpoint(orderId, 'picked_up', { note: long(`update ${i}`) })
+          : { action: 'message', messageId: `m-${i}`, orderId, text: i % 7 === 0 ? `short ${i}` : long(`message ${i}`) },
+      ),
+    ];
+    for (const frame of frames) expect(await driver.request(frame)).toMatchObject({ type: 'ack' });
+    const headSeq = 2 + frames.length;
+
+    // Act
+    const retailer = await connect(cast.retailer);
+    const ack = await retailer.request({ action: 'subscribe', room: `order:${orderId}`, sinceSeq: 1, reqId: 'catch-up' });
+
+    // Assert: within the limit, whole events from sinceSeq + 1, cut with more: true
+    expect(ack).toMatchObject({ type: 'ack', reqId: 'catch-up', headSeq, more: true });
+    expect(retailer.bytesOf(ack)).toBeLessThanOrEqual(131_072);
+    const items = ack.items as Frame[];
+    expect(items.length).toBeGreaterThan(0);
+    expect(items.map((e) => e.seq)).toEqual(range(2, 1 + items.length));
+    // The rest over HTTP; the ack's events are the timeline's, and the next one would not have fitted
+    const lastSeq = 1 + items.length;
+    const rest = await http<{ items: Frame[]; headSeq: number }>(url, 'GET', `/api/orders/${orderId}/timeline?sinceSeq=${lastSeq}`, {
+      token: cast.retailer,
+    });
+    expect(rest.status).toBe(200);
+    expect(rest.body.items.map((e) => e.seq)).toEqual(range(lastSeq + 1, headSeq));
+    const next = rest.body.items[0];
+    expect(retailer.bytesOf(ack) + utf8(next) + 1).toBeGreaterThan(131_072);
+    const overlap = await http<{ items: Frame[] }>(url, 'GET', `/api/orders/${orderId}/timeline?sinceSeq=1&limit=${items.length}`, {
+      token: cast.retailer,
+    });
+    expect(overlap.body.items).toEqual(items);
   }, 60_000);
 });
