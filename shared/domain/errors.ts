@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   'CONFLICT',
   'PAYLOAD_TOO_LARGE',
   'RATE_LIMITED',
+  'LIMIT_EXCEEDED',
   'INTERNAL',
 ] as const;
 
@@ -32,6 +33,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   RATE_LIMITED: 429,
+  LIMIT_EXCEEDED: 429,
   INTERNAL: 500,
 };
 
@@ -114,6 +116,17 @@ export class PayloadTooLargeError extends WaypostError {
 export class RateLimitedError extends WaypostError {
   constructor(message = 'Too many requests; slow down and retry.') {
     super('RATE_LIMITED', message);
+  }
+}
+
+/**
+ * A standing limit is reached (CONTRACT §5: more than 500 rooms on one
+ * connection). Unlike `RATE_LIMITED`, waiting does not help: the caller must
+ * free something first (unsubscribe). `details.limit` is the limit.
+ */
+export class LimitExceededError extends WaypostError {
+  constructor(message: string, limit: number) {
+    super('LIMIT_EXCEEDED', message, { limit });
   }
 }
 

@@ -7,6 +7,16 @@ import { ForbiddenError } from './errors';
 import type { OrderEvent, Principal } from './model';
 import { mayReadOrder, type OrderAccess } from './permissions';
 
+/**
+ * The most rooms one connection may hold at once (CONTRACT §5: "more than 500
+ * rooms on one connection is `LIMIT_EXCEEDED`"). It also keeps the
+ * connection item, which lists its rooms, far below DynamoDB's 400 KB item
+ * limit: a room name is at most 137 characters (`retailer:` and a
+ * 128-character id), at most 3 UTF-8 bytes each, so 500 of them take at most
+ * about 210 KB.
+ */
+export const MAX_ROOMS_PER_CONNECTION = 500;
+
 export type Room =
   | { readonly type: 'order'; readonly orderId: string }
   | { readonly type: 'retailer'; readonly retailerId: string }

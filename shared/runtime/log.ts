@@ -48,16 +48,63 @@ export function setLogSink(next: LogSink, level?: Level): void {
   if (level) threshold = level;
 }
 
+/** The keys every line has, written by the logger itself: `time` (ISO 8601, UTC), `level` and `msg`. */
+export const OWN_KEYS: readonly string[] = ['time', 'level', 'msg'];
+
+/** The name a field takes when its own name is taken: `field_<key>` (prefixed again while that is taken too). */
+function freeKey(line: Record<string, unknown>, key: string): string {
+  let name = key;
+  while (Object.hasOwn(line, name)) name = `field_${name}`;
+  return name;
+}
+
+/**
+ * Add `fields` (already redacted) to `line`, never replacing a key it holds:
+ * a field whose name is taken is kept under `field_<key>` instead. Fields
+ * whose names are free go first, so they keep their names whatever the order.
+ */
+function addFields(line: Record<string, unknown>, fields: Record<string, unknown>): void {
+  const entries = Object.entries(fields);
+  const taken = entries.filter(([key]) => Object.hasOwn(line, key));
+  for (const [key, value] of [...entries.filter(([key]) => !Object.hasOwn(line, key)), ...taken]) {
+    Object.defineProperty(line, freeKey(line, key), { value, enumerable: true, writable: true, configurable: true });
+  }
+}
+
+/**
+ * A logger writing one JSON line per call to the sink (stdout by default),
+ * dropping calls below the threshold (`WAYPOST_LOG_LEVEL`, default `info`).
+ *
+ * A line is `{time, level, msg, …base, …fields}`, everything redacted (see
+ * `redact`; `msg` too). Keys are never overwritten: the logger's own keys
+ * (`OWN_KEYS`: `time`, `level`, `msg`) win over everything, then the
+ * logger's `base` (given here or to `child`, such as `service` or `fn`; a
+ * parent's over its child's), then the call's `fields`. A field that loses
+ * stays visible under `field_<key>` (`field_field_<key>` if that is taken
+ * too, and so on): `log.error('sms failed', {level: 2})` writes
+ * `"level":"error", …, "field_level":2`, so a filter on `level` (such as a
+ * CloudWatch metric filter on `$.level = "error"`) still sees the line.
+ *
+ * @param base fields written on every line of this logger and its children.
+ */
 export function createLogger(base: Record<string, unknown> = {}): Logger {
   const write = (level: Level, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[level] < ORDER[threshold]) return;
-    sink(JSON.stringify({ time: new Date().toISOString(), level, msg, ...(redact({ ...base, ...fields }) as object) }));
+    // Redacted under their own names first: a renamed key (`to` as `field_to`) must not escape the sensitive-key rule.
+    const line: Record<string, unknown> = { time: new Date().toISOString(), level, msg: redact(msg) };
+    addFields(line, redact(base) as Record<string, unknown>);
+    if (fields !== undefined) addFields(line, redact(fields) as Record<string, unknown>);
+    sink(JSON.stringify(line));
   };
   return {
     debug: (m, f) => write('debug', m, f),
     info: (m, f) => write('info', m, f),
     warn: (m, f) => write('warn', m, f),
     error: (m, f) => write('error', m, f),
-    child: (fields) => createLogger({ ...base, ...fields }),
+    child: (fields) => {
+      const merged = { ...(redact(base) as Record<string, unknown>) };
+      addFields(merged, redact(fields) as Record<string, unknown>);
+      return createLogger(merged);
+    },
   };
 }

@@ -25,6 +25,53 @@ import type { OrdersService } from './orders-service';
 /** Requests over this many bytes are refused with PAYLOAD_TOO_LARGE. */
 export const REQUEST_MAX_BYTES = 64 * 1024;
 
+/**
+ * The most bytes (UTF-8, the whole serialized frame) a subscribe ack may
+ * have: 128 KiB, API Gateway's WebSocket message limit (CONTRACT §5: "A
+ * `subscribe` ack is at most 128 KiB").
+ */
+export const SUBSCRIBE_ACK_MAX_BYTES = 128 * 1024;
+
+const utf8Bytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value), 'utf8');
+
+/**
+ * The catch-up a subscribe ack can carry within `maxBytes`: the first events
+ * of `catchUp.items` (whole events, in the order given) such that
+ * `JSON.stringify({...envelope, items, more})` is at most `maxBytes` UTF-8
+ * bytes; `more` is true when any event was left out (or already was).
+ * Nothing is left out when everything fits. If not even one event fits, the
+ * items are empty and `more` is true (the client pages over HTTP); an event
+ * is at most a 64 KiB request plus what the server adds, so one always fits
+ * in practice.
+ *
+ * @param envelope the ack's other fields, exactly as sent (`type`, `reqId`, `room`, `headSeq`)
+ * @param catchUp the events read for it, in seq order, and whether more were left unread
+ * @param maxBytes the limit, in bytes (default 128 KiB)
+ */
+export function fitCatchUp<T>(
+  envelope: Record<string, unknown>,
+  catchUp: { readonly items: readonly T[]; readonly more: boolean },
+  maxBytes: number = SUBSCRIBE_ACK_MAX_BYTES,
+): { items: T[]; more: boolean } {
+  const sizes = catchUp.items.map(utf8Bytes);
+  // `[a,b,c]` is `[]` plus each event plus a comma between two.
+  const allItems = sizes.reduce((sum, size) => sum + size, 0) + Math.max(0, sizes.length - 1);
+  if (utf8Bytes({ ...envelope, items: [], more: catchUp.more }) + allItems <= maxBytes) {
+    return { items: [...catchUp.items], more: catchUp.more };
+  }
+  const budget = maxBytes - utf8Bytes({ ...envelope, items: [], more: true });
+  let used = 0;
+  let n = 0;
+  for (const size of sizes) {
+    const next = used + size + (n > 0 ? 1 : 0);
+    if (next > budget) break;
+    used = next;
+    n++;
+  }
+  // Everything fitting only with `more: true` (one byte shorter than `false`) is still a cut.
+  return { items: catchUp.items.slice(0, Math.min(n, catchUp.items.length - 1)), more: true };
+}
+
 export type Reply =
   | ({ type: 'ack'; reqId?: string } & Record<string, unknown>)
   | { type: 'error'; reqId?: string; code: WaypostError['code']; message: string; details?: unknown };
@@ -125,8 +172,8 @@ export class RealtimeService {
       if (!isAction(action)) throw new UnknownActionError(action);
       const holder = await this.holderOf(connectionId);
       const frame = parseOrThrow(FRAME_SCHEMAS[action], parsed, action) as Frame;
-      const fields = await this.dispatch(holder, connectionId, frame);
       const reqId = reqIdOf(parsed);
+      const fields = await this.dispatch(holder, connectionId, frame, reqId);
       return { type: 'ack', ...(reqId !== undefined && { reqId }), ...fields };
     } catch (err) {
       const reqId = reqIdOf(parsed);
@@ -187,11 +234,12 @@ export class RealtimeService {
     }
   }
 
-  private async dispatch(holder: ConnectionHolder, connectionId: string, frame: Frame): Promise<Record<string, unknown>> {
+  /** The ack's fields for one parsed frame; `reqId` is the one the ack will echo. */
+  private async dispatch(holder: ConnectionHolder, connectionId: string, frame: Frame, reqId: string | undefined): Promise<Record<string, unknown>> {
     const p = holder.principal;
     switch (frame.action) {
       case 'subscribe':
-        return this.subscribe(holder, connectionId, frame);
+        return this.subscribe(holder, connectionId, frame, reqId);
       case 'unsubscribe': {
         const left = await this.deps.connections.leave(connectionId, p.tenant, frame.room);
         const room = parseRoom(frame.room);
@@ -236,9 +284,16 @@ export class RealtimeService {
    * the room's membership epoch on, *after* joining: every later event carries
    * the new epoch, so the fan-out reads the members again and this connection
    * gets it live; with `sinceSeq` the ack also carries the events in
-   * (sinceSeq, headSeq].
+   * (sinceSeq, headSeq], as many as fit in 128 KiB (`fitCatchUp`), at most
+   * 500, with `more: true` when cut. A connection holding 500 rooms gets
+   * `LIMIT_EXCEEDED` for another one (see `ConnectionStore.join`).
    */
-  private async subscribe(holder: ConnectionHolder, connectionId: string, frame: FrameOf<'subscribe'>): Promise<Record<string, unknown>> {
+  private async subscribe(
+    holder: ConnectionHolder,
+    connectionId: string,
+    frame: FrameOf<'subscribe'>,
+    reqId: string | undefined,
+  ): Promise<Record<string, unknown>> {
     const p = holder.principal;
     const room = parseRoom(frame.room);
     if (room.type !== 'order') {
@@ -247,7 +302,9 @@ export class RealtimeService {
       return { room: frame.room };
     }
     const joined = await this.deps.orders.joinRoom(p, room.orderId, () => this.join(connectionId, frame.room, holder), frame.sinceSeq);
-    return { room: frame.room, headSeq: joined.headSeq, ...joined.catchUp };
+    const fields = { room: frame.room, headSeq: joined.headSeq };
+    if (joined.catchUp === undefined) return fields;
+    return { ...fields, ...fitCatchUp({ type: 'ack', ...(reqId !== undefined && { reqId }), ...fields }, joined.catchUp) };
   }
 
   /** Write the membership, carrying who holds it and until when (the fan-out checks both on every push). */

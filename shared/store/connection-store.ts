@@ -2,7 +2,7 @@
  * WebSocket connections and their room memberships. Membership items are
  * keyed by room, so fan-out queries one room's members and never scans.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, type TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
   GetCommand,
@@ -14,8 +14,9 @@ import {
   type DynamoDBDocumentClient,
   type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
+import { LimitExceededError, RateLimitedError } from '../domain/errors';
 import type { Principal } from '../domain/model';
-import type { MemberRights } from '../domain/rooms';
+import { MAX_ROOMS_PER_CONNECTION, type MemberRights } from '../domain/rooms';
 import type { TransactItem } from './group-commit';
 import { keys } from './tables';
 
@@ -57,7 +58,11 @@ export interface ConnectionStore {
   /**
    * Join a room as `holder`; false if the connection no longer exists. The
    * membership carries the holder, with the connection's current `exp` (a
-   * renewal that raced the join is not lost).
+   * renewal that raced the join is not lost). A connection holds at most
+   * `MAX_ROOMS_PER_CONNECTION` (500) rooms: joining a room it already holds
+   * is always fine (and counts once); joining another one when it holds 500
+   * throws `LimitExceededError` and changes nothing. The count is a
+   * condition of the write itself, so concurrent joins never pass it.
    */
   join(connectionId: string, room: string, holder: ConnectionHolder): Promise<boolean>;
   /** Leave a room; false when the connection was not in it (nothing changed). */
@@ -81,6 +86,9 @@ export interface ConnectionStore {
 }
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/** How often a room change that meets a transaction conflict is tried in all. */
+const CONFLICT_ATTEMPTS = 8;
 
 export class DynamoConnectionStore implements ConnectionStore {
   constructor(
@@ -132,13 +140,20 @@ export class DynamoConnectionStore implements ConnectionStore {
     let exp = holder.exp;
     // Only a connection that still exists, and whose expiry is the one written
     // on the membership, may join: a renewal in between makes it join again
-    // with the renewed expiry.
+    // with the renewed expiry. And only while it holds fewer than the most
+    // rooms, or this one already (DynamoDB drops an emptied set).
     for (let attempt = 0; attempt < 3; attempt++) {
       const joined = await this.changeRooms(
         connectionId,
         'ADD',
         room,
-        { expression: 'attribute_exists(pk) AND (#exp = :exp OR attribute_not_exists(#exp))', names: { '#exp': 'exp' }, values: { ':exp': exp } },
+        {
+          expression:
+            'attribute_exists(pk) AND (#exp = :exp OR attribute_not_exists(#exp))' +
+            ' AND (attribute_not_exists(#rooms) OR size(#rooms) < :maxRooms OR contains(#rooms, :roomName))',
+          names: { '#exp': 'exp', '#rooms': 'rooms' },
+          values: { ':exp': exp, ':maxRooms': MAX_ROOMS_PER_CONNECTION, ':roomName': room },
+        },
         {
           Put: {
             TableName: this.tableName,
@@ -156,6 +171,12 @@ export class DynamoConnectionStore implements ConnectionStore {
       if (joined) return true;
       const current = await this.get(connectionId);
       if (current === null) return false;
+      if (current.rooms.length >= MAX_ROOMS_PER_CONNECTION && !current.rooms.includes(room)) {
+        throw new LimitExceededError(
+          `This connection already holds ${MAX_ROOMS_PER_CONNECTION} rooms, the most one connection may hold; unsubscribe from one first.`,
+          MAX_ROOMS_PER_CONNECTION,
+        );
+      }
       exp = current.exp;
     }
     return false;
@@ -172,7 +193,13 @@ export class DynamoConnectionStore implements ConnectionStore {
     });
   }
 
-  /** The connection's room set and the membership item change in one transaction; false when a condition failed. */
+  /**
+   * The connection's room set and the membership item change in one
+   * transaction; false when a condition failed. A transaction conflict
+   * (another change of the same connection at the same moment, as concurrent
+   * frames of one connection in the cloud cause) is tried again, with
+   * backoff, up to `CONFLICT_ATTEMPTS` times; then `RateLimitedError`.
+   */
   private async changeRooms(
     connectionId: string,
     op: 'ADD' | 'DELETE',
@@ -180,6 +207,21 @@ export class DynamoConnectionStore implements ConnectionStore {
     metaCondition: { expression: string; names: Record<string, string>; values: Record<string, unknown> } | undefined,
     membership: TransactItem,
   ): Promise<boolean> {
+    for (let attempt = 0; attempt < CONFLICT_ATTEMPTS; attempt++) {
+      const outcome = await this.changeRoomsOnce(connectionId, op, room, metaCondition, membership);
+      if (outcome !== 'conflict') return outcome === 'done';
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 5 * 2 ** attempt)));
+    }
+    throw new RateLimitedError('This connection is changing its rooms too fast; retry shortly.');
+  }
+
+  private async changeRoomsOnce(
+    connectionId: string,
+    op: 'ADD' | 'DELETE',
+    room: string,
+    metaCondition: { expression: string; names: Record<string, string>; values: Record<string, unknown> } | undefined,
+    membership: TransactItem,
+  ): Promise<'done' | 'refused' | 'conflict'> {
     try {
       await this.doc.send(
         new TransactWriteCommand({
@@ -200,10 +242,11 @@ export class DynamoConnectionStore implements ConnectionStore {
           ],
         }),
       );
-      return true;
+      return 'done';
     } catch (err) {
-      if (err instanceof Error && err.name === 'TransactionCanceledException') return false;
-      throw err;
+      if (!(err instanceof Error && err.name === 'TransactionCanceledException')) throw err;
+      const codes = ((err as TransactionCanceledException).CancellationReasons ?? []).map((r) => r.Code);
+      return codes.includes('TransactionConflict') && !codes.includes('ConditionalCheckFailed') ? 'conflict' : 'refused';
     }
   }
 

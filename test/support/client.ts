@@ -45,13 +45,17 @@ export type Frame = Record<string, unknown>;
 
 export class WsClient {
   readonly frames: Frame[] = [];
+  /** Each received frame's size on the wire, in UTF-8 bytes. */
+  private readonly sizes = new WeakMap<Frame, number>();
   private readonly waiters: { match: (f: Frame) => boolean; resolve: (f: Frame) => void }[] = [];
   closeCode: number | undefined;
   readonly closed: Promise<number>;
 
   private constructor(readonly socket: WebSocket) {
     socket.on('message', (data) => {
-      const frame = JSON.parse(data.toString()) as Frame;
+      const text = data.toString();
+      const frame = JSON.parse(text) as Frame;
+      this.sizes.set(frame, Buffer.byteLength(text, 'utf8'));
       this.frames.push(frame);
       for (const w of [...this.waiters]) {
         if (w.match(frame)) {
@@ -77,6 +81,13 @@ export class WsClient {
       socket.once('unexpected-response', (_req, res) => reject(new UpgradeRefused(res.statusCode ?? 0)));
       socket.once('error', reject);
     });
+  }
+
+  /** How many UTF-8 bytes a received frame had on the wire. */
+  bytesOf(frame: Frame): number {
+    const size = this.sizes.get(frame);
+    if (size === undefined) throw new Error('not a frame this socket received');
+    return size;
   }
 
   get isOpen(): boolean {

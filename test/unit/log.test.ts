@@ -199,6 +199,50 @@ describe('createLogger', () => {
     expect(lines[0]).not.toContain(JWT);
   });
 
+  it('a field named like one of the line\'s own keys never replaces it, and stays visible as field_<key>', () => {
+    // Arrange
+    capture('debug');
+    const log = createLogger({ service: 'waypost' });
+
+    // Act: the SMS failure line passes the escalation level as `level`
+    log.error('sla sms failed; will retry', { level: 2, time: 'yesterday', msg: 'other', alertId: 'a1' });
+
+    // Assert
+    const entry = JSON.parse(lines[0] ?? '{}') as Record<string, unknown>;
+    expect(entry).toMatchObject({ level: 'error', msg: 'sla sms failed; will retry', field_level: 2, field_time: 'yesterday', field_msg: 'other', alertId: 'a1' });
+    expect(Number.isNaN(Date.parse(String(entry['time'])))).toBe(false);
+  });
+
+  it('the logger\'s base fields win over a call\'s fields and a child\'s, which are kept as field_<key>', () => {
+    // Arrange
+    capture('debug');
+    const log = createLogger({ service: 'waypost' });
+
+    // Act
+    log.info('one', { service: 'spoofed', field_service: 'taken' });
+    log.child({ service: 'child', level: 'debug' }).warn('two', { fn: 'x' });
+
+    // Assert
+    const [one, two] = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(one).toMatchObject({ service: 'waypost', field_service: 'taken', field_field_service: 'spoofed' });
+    expect(two).toMatchObject({ level: 'warn', service: 'waypost', field_service: 'child', field_level: 'debug', fn: 'x' });
+  });
+
+  it('a renamed field is redacted as under its own name, and msg is redacted too', () => {
+    // Arrange
+    capture('debug');
+    const log = createLogger({ to: 'ops' });
+
+    // Act
+    log.info('texting +15550100001', { to: '+15550100002' });
+
+    // Assert
+    const entry = JSON.parse(lines[0] ?? '{}') as Record<string, unknown>;
+    expect(entry).toMatchObject({ msg: 'texting [phone]', to: '[redacted]', field_to: '[redacted]' });
+    expect(lines[0]).not.toContain('0100001');
+    expect(lines[0]).not.toContain('0100002');
+  });
+
   it('drops lines below the threshold', () => {
     // Arrange
     capture('warn');
