@@ -263,7 +263,8 @@ export const listOrdersQuerySchema = z.object({
   status: statusSchema.optional(),
   retailerId: idSchema.optional(),
   stalled: z.enum(['true', 'false']).optional(),
-  cursor: z.string().max(2048).optional(),
+  // Checked where it is opened (`runtime/cursor.ts`), length included, so every bad cursor answers alike: `details.field: "cursor"`.
+  cursor: z.string().optional(),
   limit: limitSchema.optional(),
 });
 

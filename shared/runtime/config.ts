@@ -4,6 +4,7 @@
  * (set by CDK) and the local runtime (set by `local/`).
  */
 import { DEFAULT_SLA_POLICY, slaPolicySchema, type SlaPolicy } from '../domain/sla';
+import { cursorKeyFrom } from './cursor';
 
 export type JwtConfig =
   /** Local: tokens signed with a shared secret. */
@@ -26,6 +27,13 @@ export interface Config {
   readonly snsEndpoint?: string;
   /** An alphanumeric sender id for SMS, where the destination country supports one. */
   readonly smsSenderId?: string;
+  /**
+   * The 32-byte key that signs list cursors (`cursor.ts`): derived from
+   * `WAYPOST_CURSOR_SECRET` (the cloud: a Secrets Manager secret of the
+   * stack), else from `WAYPOST_JWT_SECRET` (local); unset when neither is
+   * given (then listing with a cursor fails as misconfigured).
+   */
+  readonly cursorSecret?: Uint8Array;
 }
 
 export class ConfigError extends Error {
@@ -88,6 +96,10 @@ export function loadConfig(env: Env = process.env): Config {
   const snsEndpoint = url(env, 'WAYPOST_SNS_ENDPOINT');
   const smsSenderId = optional(env, 'WAYPOST_SMS_SENDER_ID');
   const callbackUrl = url(env, 'WAYPOST_CALLBACK_URL');
+  const cursorSource = optional(env, 'WAYPOST_CURSOR_SECRET');
+  if (cursorSource !== undefined && cursorSource.length < 32) throw new ConfigError('WAYPOST_CURSOR_SECRET', 'must be at least 32 characters');
+  // Locally the JWT secret serves, through a derivation with its own label (`cursorKeyFrom`).
+  const cursorKeySource = cursorSource ?? secret;
   return {
     region: optional(env, 'AWS_REGION') ?? optional(env, 'AWS_DEFAULT_REGION') ?? 'us-east-1',
     ordersTable: optional(env, 'WAYPOST_ORDERS_TABLE') ?? 'waypost-orders',
@@ -98,6 +110,7 @@ export function loadConfig(env: Env = process.env): Config {
     defaultSlaPolicy: policyFrom(env, 'WAYPOST_DEFAULT_SLA_POLICY'),
     ...(snsEndpoint && { snsEndpoint }),
     ...(smsSenderId && { smsSenderId }),
+    ...(cursorKeySource !== undefined && { cursorSecret: cursorKeyFrom(cursorKeySource) }),
   };
 }
 

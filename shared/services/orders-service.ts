@@ -12,6 +12,7 @@ import { requestDigest } from '../domain/request-digest';
 import type { CheckpointFrame, CreateOrderBody, MessageFrame } from '../domain/schemas';
 import type { Status } from '../domain/statuses';
 import { dueAtFor, withStatusClock } from '../domain/sla';
+import { CursorCodec } from '../runtime/cursor';
 import type { AppendResult, OrderStore } from '../store/order-store';
 import type { PolicyStore } from '../store/policy-store';
 
@@ -24,6 +25,14 @@ export interface OrdersServiceDeps {
   readonly policies: Pick<PolicyStore, 'policyFor'>;
   readonly now?: () => Date;
   readonly newOrderId?: () => string;
+  /**
+   * Seals and opens list cursors; called when a list is first asked for (a
+   * function that never lists needs no cursor key). The handlers give the
+   * configured key (`WAYPOST_CURSOR_SECRET`, or derived from
+   * `WAYPOST_JWT_SECRET`); the default, a random key, makes cursors good in
+   * this process only.
+   */
+  readonly cursors?: () => CursorCodec;
 }
 
 export interface ListQuery {
@@ -55,12 +64,15 @@ export class OrdersService {
   private readonly policies: Pick<PolicyStore, 'policyFor'>;
   private readonly now: () => Date;
   private readonly newOrderId: () => string;
+  private readonly cursorCodec: () => CursorCodec;
+  private codec: CursorCodec | undefined;
 
   constructor(deps: OrdersServiceDeps) {
     this.orders = deps.orders;
     this.policies = deps.policies;
     this.now = deps.now ?? (() => new Date());
     this.newOrderId = deps.newOrderId ?? generateOrderId;
+    this.cursorCodec = deps.cursors ?? (() => CursorCodec.ephemeral());
   }
 
   /** Create an order; the same id and body again is not an error (`created: false`), another body is `CONFLICT`. */
@@ -134,26 +146,44 @@ export class OrdersService {
   }
 
   /**
-   * Orders in the caller's scope, newest first. Filters apply within each
-   * index page; a page may come back short with a cursor to go on.
+   * Orders in the caller's scope, newest first, at most `limit` (default 50).
+   * Filters apply within each index page; a page may come back short with a
+   * cursor to go on. The cursor is signed and bound to the tenant, the
+   * caller's scope (all of the tenant, a retailer, a driver) and the filters
+   * (`status`, `stalled`; `retailerId` is part of the scope), so it is good
+   * only for the same query (CONTRACT §4); `limit` may change between pages.
+   *
+   * @throws InvalidCursorError (`400 VALIDATION`, `details.field: "cursor"`)
+   *   for any cursor not issued for this tenant, scope and filters.
+   * @throws ForbiddenError for a `retailerId` outside the caller's rights.
    */
   async list(p: Principal, q: ListQuery): Promise<{ orders: OrderView[]; cursor?: string }> {
     const scope = listScope(p, q.retailerId);
+    const binding = [
+      'orders',
+      p.tenant,
+      scope.by === 'tenant' ? 'tenant' : scope.by === 'retailer' ? `retailer:${scope.retailerId}` : `driver:${scope.driverId}`,
+      q.status ?? '',
+      q.stalled === true ? 'stalled' : '',
+    ];
     const limit = q.limit ?? 50;
     const wanted: OrderView[] = [];
-    let cursor = q.cursor;
-    // Read index pages until the page is full or the index ends, within a bound.
+    this.codec ??= this.cursorCodec();
+    const codec = this.codec;
+    let next = q.cursor === undefined ? undefined : codec.open(q.cursor, binding);
+    // Read index pages until the page is full or the index ends, within a bound;
+    // never more index items than the page still has room for, so it never overflows.
     for (let round = 0; round < 10; round++) {
-      const page = await this.orders.listOrders(p.tenant, scope, limit, cursor);
+      const page = await this.orders.listOrders(p.tenant, scope, limit - wanted.length, next);
       for (const head of page.items) {
         if (q.status !== undefined && head.status !== q.status) continue;
         if (q.stalled === true && head.openAlertId === undefined) continue;
         wanted.push(orderView(p, head));
       }
-      cursor = page.cursor;
-      if (cursor === undefined || wanted.length >= limit) break;
+      next = page.next;
+      if (next === undefined || wanted.length >= limit) break;
     }
-    return cursor === undefined ? { orders: wanted } : { orders: wanted, cursor };
+    return next === undefined ? { orders: wanted } : { orders: wanted, cursor: codec.seal(next, binding) };
   }
 
   async timeline(p: Principal, orderId: string, sinceSeq = 0, limit = TIMELINE_PAGE_MAX): Promise<{ items: OrderEvent[]; headSeq: number }> {

@@ -391,6 +391,116 @@ describe('GET /api/orders', () => {
   });
 });
 
+describe('GET /api/orders: cursors are bound to the tenant and the query (CONTRACT §4)', () => {
+  async function orders(n: number, c: Cast = cast, retailerId = 'retailer-a'): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const id = uniqueId('cur');
+      expect((await create(c.dispatcher, orderBody(id, { retailerId }))).status).toBe(201);
+      ids.push(id);
+    }
+    return ids;
+  }
+  async function page(token: string, query: string) {
+    return http<{ orders: Order[]; cursor?: string } & Partial<ApiError>>(url, 'GET', `/api/orders?${query}`, { token });
+  }
+  async function firstCursor(token: string, query = ''): Promise<string> {
+    const res = await page(token, `limit=1${query}`);
+    expect(res.status).toBe(200);
+    expect(typeof res.body.cursor).toBe('string');
+    return res.body.cursor!;
+  }
+  function expectCursorRefused(res: { status: number; body: Partial<ApiError> }, what: string): void {
+    expect(res.status, what).toBe(400);
+    expect(res.body.error?.code, what).toBe('VALIDATION');
+    expect((res.body.error?.details as { field?: string } | undefined)?.field, what).toBe('cursor');
+  }
+
+  it("refuses another tenant's cursor with 400 VALIDATION, details.field cursor", async () => {
+    const other = await castOf(secret, uniqueTenant('http'));
+    await orders(2);
+    await orders(2, other);
+    const theirs = await firstCursor(other.dispatcher);
+    expectCursorRefused(await page(cast.dispatcher, `cursor=${encodeURIComponent(theirs)}`), 'cross-tenant');
+    expectCursorRefused(await page(cast.dispatcher, `limit=1&cursor=${encodeURIComponent(theirs)}`), 'cross-tenant, same limit');
+    // It still works where it was issued.
+    expect((await page(other.dispatcher, `limit=1&cursor=${encodeURIComponent(theirs)}`)).status).toBe(200);
+  });
+
+  it('refuses a cursor reused with another status, stalled or retailerId filter, or by another retailer or a driver', async () => {
+    await orders(3);
+    await orders(2, cast, 'retailer-b');
+    const plain = encodeURIComponent(await firstCursor(cast.dispatcher));
+    for (const query of ['status=created', 'stalled=true', 'retailerId=retailer-a']) {
+      expectCursorRefused(await page(cast.dispatcher, `${query}&cursor=${plain}`), query);
+    }
+    const created = encodeURIComponent(await firstCursor(cast.dispatcher, '&status=created'));
+    expect((await page(cast.dispatcher, `status=created&cursor=${created}`)).status).toBe(200);
+    expectCursorRefused(await page(cast.dispatcher, `status=packed&cursor=${created}`), 'created → packed');
+    expectCursorRefused(await page(cast.dispatcher, `cursor=${created}`), 'created → no filter');
+
+    const retailerA = encodeURIComponent(await firstCursor(cast.retailer));
+    expect((await page(cast.retailer, `cursor=${retailerA}`)).status).toBe(200);
+    expectCursorRefused(await page(cast.otherRetailer, `cursor=${retailerA}`), "retailer-a's cursor used by retailer-b");
+    expectCursorRefused(await page(cast.dispatcher, `cursor=${retailerA}`), "retailer-a's cursor used by a dispatcher, all retailers");
+    expectCursorRefused(await page(cast.driver, `cursor=${retailerA}`), "retailer-a's cursor used by a driver");
+  });
+
+  it('refuses a tampered, truncated, non-base64, forged or overlong cursor, and never restarts the list', async () => {
+    await orders(3);
+    const cursor = await firstCursor(cast.dispatcher);
+    const flip = (i: number) => cursor.slice(0, i) + (cursor[i] === 'A' ? 'B' : 'A') + cursor.slice(i + 1);
+    const forged = Buffer.from(JSON.stringify({ pk: `T#${cast.tenant}#O#x`, sk: 'HEAD', gsiTenant: `T#${cast.tenant}`, gsiCreated: 'x' })).toString('base64url');
+    const bad = [
+      ['a tampered first byte', flip(0)],
+      ['a tampered middle byte', flip(Math.floor(cursor.length / 2))],
+      ['a tampered last byte', flip(cursor.length - 1)],
+      ['truncated', cursor.slice(0, -4)],
+      ['garbage', 'garbage'],
+      ['non-base64', '***.%%%'],
+      ['empty', ''],
+      ["DynamoDB's key, unsigned (the old form)", forged],
+      ['overlong', 'A'.repeat(5000)],
+    ] as const;
+    for (const [what, c] of bad) {
+      expectCursorRefused(await page(cast.dispatcher, `limit=1&cursor=${encodeURIComponent(c)}`), what);
+    }
+  });
+
+  it('pages through with the issued cursors: every order exactly once, no page over its limit, filters kept', async () => {
+    const mine = await orders(7);
+    const theirs = await orders(3, cast, 'retailer-b');
+    // Four of seven picked up (newest first: 6, 5, [4], [3], [2], [1], 0), so a
+    // filtered page of 3 reads one match from the first index page and three from the second.
+    const picked = mine.slice(1, 5);
+    await withSocket(cast.dispatcher, async (d) => {
+      for (const id of picked) expect(await d.request(checkpoint(id, 'picked_up'))).toMatchObject({ type: 'ack' });
+    });
+    for (const [token, query, expected] of [
+      [cast.dispatcher, '', [...mine, ...theirs]],
+      [cast.dispatcher, '&retailerId=retailer-a&status=created', mine.filter((id) => !picked.includes(id))],
+      [cast.dispatcher, '&retailerId=retailer-a&status=picked_up', picked],
+      [cast.retailer, '', mine],
+    ] as const) {
+      for (const limit of [1, 3, 4]) {
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        for (let pages = 0; ; pages++) {
+          expect(pages).toBeLessThan(30);
+          const res = await page(token, `limit=${limit}${query}${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`);
+          expect(res.status).toBe(200);
+          expect(res.body.orders.length).toBeLessThanOrEqual(limit);
+          seen.push(...res.body.orders.map((o) => o.orderId));
+          cursor = res.body.cursor;
+          if (cursor === undefined) break;
+        }
+        expect(seen.length, `${query} limit ${limit}`).toBe(new Set(seen).size);
+        expect([...seen].sort(), `${query} limit ${limit}`).toEqual([...expected].sort());
+      }
+    }
+  });
+});
+
 describe('GET /api/orders/{id}/timeline', () => {
   /** An order with seven events: created, assigned, picked_up, message, at_hub (with an awkward note), message, out_for_delivery. */
   async function busyOrder(note: string) {
