@@ -268,9 +268,16 @@ export const listOrdersQuerySchema = z.object({
   limit: limitSchema.optional(),
 });
 
+const sinceSeqSchema = z.coerce.number({ error: 'must be a whole number from 0' }).int('must be a whole number from 0').min(0, 'must be a whole number from 0');
+
 export const timelineQuerySchema = z.object({
-  sinceSeq: z.coerce.number().int().min(0).optional(),
+  sinceSeq: sinceSeqSchema.optional(),
   limit: limitSchema.optional(),
+});
+
+/** `GET /api/orders/{id}/timeline.csv`: a part from `sinceSeq` on (what the previous part's `Link: rel="next"` names). */
+export const timelineCsvQuerySchema = z.object({
+  sinceSeq: sinceSeqSchema.optional(),
 });
 
 // ---------------------------------------------------------------- identity

@@ -9,6 +9,8 @@ import type { OrderEvent, OrderHead, OrderView, Principal } from '../domain/mode
 import { checkpointOutcome, digestCreate, newOrder, orderView, planAssign, planCheckpoint, planMessage, planRead, readMarkOf } from '../domain/orders';
 import { authorizeCreateOrder, authorizeDispatcher, authorizeReadOrder, listScope } from '../domain/permissions';
 import { requestDigest } from '../domain/request-digest';
+import { TimelineCsvWriter } from '../domain/csv';
+import { RESPONSE_BODY_BUDGET_BYTES, responseBytes } from '../domain/payload';
 import type { CheckpointFrame, CreateOrderBody, MessageFrame } from '../domain/schemas';
 import type { Status } from '../domain/statuses';
 import { dueAtFor, withStatusClock } from '../domain/sla';
@@ -186,24 +188,62 @@ export class OrdersService {
     return next === undefined ? { orders: wanted } : { orders: wanted, cursor: codec.seal(next, binding) };
   }
 
-  async timeline(p: Principal, orderId: string, sinceSeq = 0, limit = TIMELINE_PAGE_MAX): Promise<{ items: OrderEvent[]; headSeq: number }> {
+  /**
+   * Events with seq in (sinceSeq, …], in seq order: at most `limit` (default
+   * and most 500), and fewer when more would make the answer cost over
+   * `budgetBytes` in a Lambda response (`responseBytes` of the events' JSON;
+   * the first event always comes). A client goes on from the last seq it got
+   * until it reaches `headSeq`.
+   *
+   * @throws NotFoundError / ForbiddenError the caller may not see the order.
+   */
+  async timeline(
+    p: Principal,
+    orderId: string,
+    sinceSeq = 0,
+    limit = TIMELINE_PAGE_MAX,
+    budgetBytes = RESPONSE_BODY_BUDGET_BYTES,
+  ): Promise<{ items: OrderEvent[]; headSeq: number }> {
     const head = await this.readableHead(p, orderId);
-    const items = sinceSeq >= head.headSeq ? [] : await this.orders.timeline(p.tenant, orderId, sinceSeq, limit);
-    return { items, headSeq: head.headSeq };
+    const page = sinceSeq >= head.headSeq ? [] : await this.orders.timeline(p.tenant, orderId, sinceSeq, limit);
+    let used = 0;
+    let take = 0;
+    for (const e of page) {
+      // Each item, its comma included.
+      used += responseBytes(JSON.stringify(e)) + 1;
+      if (take > 0 && used > budgetBytes) break;
+      take++;
+    }
+    return { items: take === page.length ? page : page.slice(0, take), headSeq: head.headSeq };
   }
 
-  /** Every event of the order, page by page. */
-  async fullTimeline(p: Principal, orderId: string): Promise<OrderEvent[]> {
+  /**
+   * The order's timeline as CSV from `sinceSeq` on (`TimelineCsvWriter`):
+   * read in pages of `TIMELINE_PAGE_MAX`, and cut before the part would cost
+   * over `budgetBytes` (5 MiB by default, under Lambda's 6 MB response
+   * limit). When cut, `nextSinceSeq` is the seq of the part's last row: the
+   * rest starts after it.
+   *
+   * @throws NotFoundError / ForbiddenError the caller may not see the order.
+   */
+  async timelineCsv(
+    p: Principal,
+    orderId: string,
+    sinceSeq = 0,
+    budgetBytes = RESPONSE_BODY_BUDGET_BYTES,
+  ): Promise<{ csv: string; nextSinceSeq?: number }> {
     const head = await this.readableHead(p, orderId);
-    const all: OrderEvent[] = [];
-    let since = 0;
+    const part = new TimelineCsvWriter(budgetBytes);
+    let since = sinceSeq;
     while (since < head.headSeq) {
-      const page = await this.orders.timeline(p.tenant, orderId, since, 1000);
+      const page = await this.orders.timeline(p.tenant, orderId, since, TIMELINE_PAGE_MAX);
       if (page.length === 0) break;
-      all.push(...page);
-      since = page[page.length - 1]!.seq;
+      for (const e of page) {
+        if (!part.add(e)) return { csv: part.text(), nextSinceSeq: since };
+        since = e.seq;
+      }
     }
-    return all;
+    return { csv: part.text() };
   }
 
   /**

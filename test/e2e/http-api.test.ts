@@ -5,7 +5,7 @@
  * check.
  */
 import { beforeEach, describe, expect, inject, it } from 'vitest';
-import { castOf, checkpoint, http, orderFor, uniqueId, uniqueTenant, WsClient, type Cast } from '../support/client';
+import { castOf, checkpoint, http, orderFor, uniqueId, uniqueTenant, WsClient, type Cast, type HttpResult } from '../support/client';
 import { parseCsv } from '../support/csv';
 
 const url = inject('runtimeUrl');
@@ -563,6 +563,67 @@ describe('GET /api/orders/{id}/timeline', () => {
     expect(body.map((r) => r[col('kind')])).toEqual(['created', 'assigned', 'checkpoint', 'message', 'checkpoint', 'message', 'checkpoint']);
     // A note with quotes, a comma and a newline survives as one cell.
     expect(body[4]!.some((cell) => cell === note)).toBe(true);
+  });
+
+  it('cuts a long CSV (and JSON page) under 5 MiB, CSV with Link rel="next"; following the links yields every row once, in order', async () => {
+    const orderId = await orderFor(url, cast);
+    // 4,000 quotes a message: each row costs about 16 KB in a Lambda response (doubled in CSV, escaped in JSON).
+    const text = '"'.repeat(4000);
+    const sockets = await Promise.all([0, 1, 2, 3].map(() => WsClient.connect(url, cast.dispatcher)));
+    try {
+      await Promise.all(
+        sockets.map(async (d) => {
+          for (let i = 0; i < 85; i++) expect(await d.request({ action: 'message', messageId: uniqueId('m'), orderId, text })).toMatchObject({ type: 'ack' });
+        }),
+      );
+    } finally {
+      await Promise.all(sockets.map((d) => d.close()));
+    }
+    const headSeq = 2 + 4 * 85;
+    const seqs: number[] = [];
+    const links: string[] = [];
+    let next: string | undefined = path(orderId, '/timeline.csv');
+    while (next !== undefined) {
+      const res: HttpResult = await http(url, 'GET', next, { token: cast.retailer });
+      expect(res.status, next).toBe(200);
+      // What the part costs in a Lambda response: the body as a JSON string.
+      expect(Buffer.byteLength(JSON.stringify(res.text))).toBeLessThanOrEqual(5 * 1024 * 1024);
+      const [header, ...rows] = parseCsv(res.text);
+      expect(header).toContain('seq');
+      seqs.push(...rows.map((r) => Number(r[header!.indexOf('seq')])));
+      expect(rows.filter((r) => r[header!.indexOf('kind')] === 'message').every((r) => r[header!.indexOf('text')] === text)).toBe(true);
+      const link: string | null = res.headers.get('link');
+      next = link === null ? undefined : /^<([^>]+)>; rel="next"$/.exec(link)?.[1];
+      if (link !== null) {
+        expect(next, link).toBeDefined();
+        links.push(next!);
+      }
+      expect(links.length).toBeLessThan(5);
+    }
+    expect(links).toHaveLength(1);
+    expect(links[0]).toMatch(new RegExp(`^${path(orderId, '/timeline.csv').replace(/[.?]/g, '\\$&')}\\?sinceSeq=\\d+$`));
+    expect(seqs).toEqual(Array.from({ length: headSeq }, (_, i) => i + 1));
+    // sinceSeq on its own: the rows after it.
+    const tail = await http(url, 'GET', path(orderId, `/timeline.csv?sinceSeq=${headSeq - 2}`), { token: cast.retailer });
+    expect(parseCsv(tail.text).slice(1).map((r) => Number(r[0]))).toEqual([headSeq - 1, headSeq]);
+    expect(tail.headers.get('link')).toBeNull();
+    const bad = await http<ApiError>(url, 'GET', path(orderId, '/timeline.csv?sinceSeq=-1'), { token: cast.retailer });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toContain('sinceSeq');
+
+    // The JSON timeline is held to the same budget: a page of 500 comes back short, and paging on from its last seq loses nothing.
+    const json: number[] = [];
+    for (let since = 0, pages = 0; since < headSeq; pages++) {
+      expect(pages).toBeLessThan(5);
+      const res = await http<{ items: TimelineItem[]; headSeq: number }>(url, 'GET', path(orderId, `/timeline?sinceSeq=${since}&limit=500`), { token: cast.retailer });
+      expect(res.status).toBe(200);
+      expect(res.body.headSeq).toBe(headSeq);
+      expect(Buffer.byteLength(JSON.stringify(res.text))).toBeLessThanOrEqual(5 * 1024 * 1024);
+      if (since === 0) expect(res.body.items.length).toBeLessThan(headSeq);
+      json.push(...res.body.items.map((i) => i.seq));
+      since = res.body.items.at(-1)!.seq;
+    }
+    expect(json).toEqual(seqs);
   });
 
   it('answers an unknown order with 404 NOT_FOUND', async () => {
