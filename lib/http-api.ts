@@ -16,6 +16,7 @@ import {
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { INDEX } from '../shared/store/tables';
 import { AppFunction } from './app-function';
@@ -39,15 +40,28 @@ export class HttpApi extends Construct {
   readonly api: ApiGatewayHttpApi;
   readonly stage: HttpStage;
   readonly fn: AppFunction;
+  readonly cursorSecret: Secret;
 
   constructor(scope: Construct, id: string, props: HttpApiProps) {
     super(scope, id);
     const { config, tables } = props;
 
+    // The key that signs list cursors (shared/runtime/cursor.ts): generated once, kept across deploys.
+    this.cursorSecret = new Secret(this, 'CursorSecret', {
+      description: 'Waypost: signs the HTTP API list cursors (any 32+ characters; replacing it only invalidates cursors in flight)',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    acknowledge(
+      this.cursorSecret,
+      'AwsSolutions-SMG4',
+      'The cursor key only signs list positions of one tenant and query; a leak lets a caller skip around its own list, nothing more. Replacing it by hand invalidates cursors in flight (clients list again from page one), so it is not rotated on a schedule.',
+    );
+
     this.fn = new AppFunction(this, 'Fn', {
       name: 'http-api',
       description: 'Waypost HTTP API: orders, timelines, CSV, alerts, SLA policy',
-      environment: functionEnvironment(config, tables),
+      // A dynamic reference: CloudFormation resolves it at deploy; the template holds no key.
+      environment: { ...functionEnvironment(config, tables), WAYPOST_CURSOR_SECRET: this.cursorSecret.secretValue.unsafeUnwrap() },
       logRetention: config.logRetention,
       timeout: Duration.seconds(15),
     });
@@ -69,7 +83,7 @@ export class HttpApi extends Construct {
         allowOrigins: props.allowOrigins,
         allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.PUT],
         allowHeaders: ['authorization', 'content-type'],
-        exposeHeaders: ['content-disposition'],
+        exposeHeaders: ['content-disposition', 'link'],
         maxAge: Duration.hours(1),
       },
     });

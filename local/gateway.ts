@@ -405,7 +405,11 @@ export class LocalGateway {
   // ------------------------------------------------------------ HTTP
 
   private async handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const url = requestUrl(req.url);
+    if (url === null) {
+      sendJson(res, 400, { error: { code: 'VALIDATION', message: 'The request target is not a valid path.' } });
+      return;
+    }
     const at = url.pathname.indexOf('/@connections/');
     if (at >= 0) {
       const id = decodedOrNull(url.pathname.slice(at + '/@connections/'.length));
@@ -540,6 +544,21 @@ export class LocalGateway {
     for (const [k, v] of Object.entries(result.headers ?? {})) responseHeaders[k] = String(v);
     res.writeHead(result.statusCode ?? 200, responseHeaders);
     res.end(result.isBase64Encoded && result.body !== undefined ? Buffer.from(result.body, 'base64') : (result.body ?? ''));
+  }
+}
+
+/**
+ * A request target as a URL on this server, or null when it is none (`//[`,
+ * `//a:b`: a 400, never a thrown 500). An origin-form target (`/…`) is
+ * always a path, so `//api/orders` stays the path `//api/orders` rather
+ * than naming a host `api`.
+ */
+export function requestUrl(target: string | undefined): URL | null {
+  const t = target ?? '/';
+  try {
+    return new URL(t.startsWith('/') ? `http://127.0.0.1${t}` : t, 'http://127.0.0.1');
+  } catch {
+    return null;
   }
 }
 

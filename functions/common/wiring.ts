@@ -4,7 +4,8 @@
  */
 import { createTokenVerifier, type TokenVerifier } from '../../shared/runtime/auth';
 import { documentClient, managementClient, snsClient } from '../../shared/runtime/clients';
-import { config } from '../../shared/runtime/config';
+import { config, ConfigError } from '../../shared/runtime/config';
+import { CursorCodec } from '../../shared/runtime/cursor';
 import { createLogger, type Logger } from '../../shared/runtime/log';
 import { FanoutService } from '../../shared/services/fanout-service';
 import { OrdersService } from '../../shared/services/orders-service';
@@ -37,7 +38,13 @@ export const policyStore = once(() => new DynamoPolicyStore(documentClient(), co
 export const alertStore = once(() => new DynamoAlertStore(documentClient(), config().ordersTable));
 /** `@connections` (pushes, and closing connections); needs `WAYPOST_CALLBACK_URL`, so it is built on first use. */
 export const notifier = once(() => new ApiGatewayNotifier(managementClient()));
-export const ordersService = once(() => new OrdersService({ orders: orderStore(), policies: policyStore() }));
+/** Signs list cursors with the configured key; read when a list is first asked for. */
+export const cursorCodec = once((): CursorCodec => {
+  const key = config().cursorSecret;
+  if (key === undefined) throw new ConfigError('WAYPOST_CURSOR_SECRET', 'must be set (at least 32 characters) where tokens are checked against a JWKS');
+  return new CursorCodec(key);
+});
+export const ordersService = once(() => new OrdersService({ orders: orderStore(), policies: policyStore(), cursors: cursorCodec }));
 export const slaService = once(
   () =>
     new SlaService({

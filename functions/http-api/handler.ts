@@ -7,7 +7,6 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { BadJsonError, PayloadTooLargeError, toPublicError } from '../../shared/domain/errors';
 import type { Principal } from '../../shared/domain/model';
-import { timelineToCsv } from '../../shared/domain/csv';
 import { ALERT_STATES } from '../../shared/domain/sla';
 import { z } from 'zod';
 import {
@@ -15,6 +14,7 @@ import {
   createOrderBodySchema,
   listOrdersQuerySchema,
   parseOrThrow,
+  timelineCsvQuerySchema,
   timelineQuerySchema,
 } from '../../shared/domain/schemas';
 import { bearerToken } from '../../shared/runtime/auth';
@@ -66,16 +66,22 @@ const router = new Router<Ctx, Result>()
   )
   .on('GET', '/api/sla-policy', async ({ principal }) => json(200, await slaService().getPolicy(principal)))
   .on('PUT', '/api/sla-policy', async ({ principal, body }) => json(200, await slaService().putPolicy(principal, body())))
-  .on('GET', '/api/orders/{id}/timeline.csv', async ({ principal }, { id }) => {
-    const events = await ordersService().fullTimeline(principal, id!);
+  .on('GET', '/api/orders/{id}/timeline.csv', async ({ principal, query }, { id }) => {
+    const { sinceSeq = 0 } = parseOrThrow(timelineCsvQuerySchema, query, 'query');
+    const { csv, nextSinceSeq } = await ordersService().timelineCsv(principal, id!, sinceSeq);
+    const file = `${id!.replace(/[^\w.-]/g, '_')}-timeline${sinceSeq > 0 ? `-after-${sinceSeq}` : ''}.csv`;
     return {
       statusCode: 200,
       headers: {
         'content-type': 'text/csv; charset=utf-8',
-        'content-disposition': `attachment; filename="${id!.replace(/[^\w.-]/g, '_')}-timeline.csv"`,
+        'content-disposition': `attachment; filename="${file}"`,
         'cache-control': 'no-store',
+        // Cut under the response budget: the rest is the next part (README, decisions).
+        ...(nextSinceSeq !== undefined && {
+          link: `</api/orders/${encodeURIComponent(id!)}/timeline.csv?sinceSeq=${nextSinceSeq}>; rel="next"`,
+        }),
       },
-      body: timelineToCsv(events),
+      body: csv,
     };
   });
 

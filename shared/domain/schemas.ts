@@ -263,13 +263,21 @@ export const listOrdersQuerySchema = z.object({
   status: statusSchema.optional(),
   retailerId: idSchema.optional(),
   stalled: z.enum(['true', 'false']).optional(),
-  cursor: z.string().max(2048).optional(),
+  // Checked where it is opened (`runtime/cursor.ts`), length included, so every bad cursor answers alike: `details.field: "cursor"`.
+  cursor: z.string().optional(),
   limit: limitSchema.optional(),
 });
 
+const sinceSeqSchema = z.coerce.number({ error: 'must be a whole number from 0' }).int('must be a whole number from 0').min(0, 'must be a whole number from 0');
+
 export const timelineQuerySchema = z.object({
-  sinceSeq: z.coerce.number().int().min(0).optional(),
+  sinceSeq: sinceSeqSchema.optional(),
   limit: limitSchema.optional(),
+});
+
+/** `GET /api/orders/{id}/timeline.csv`: a part from `sinceSeq` on (what the previous part's `Link: rel="next"` names). */
+export const timelineCsvQuerySchema = z.object({
+  sinceSeq: sinceSeqSchema.optional(),
 });
 
 // ---------------------------------------------------------------- identity

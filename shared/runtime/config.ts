@@ -4,6 +4,7 @@
  * (set by CDK) and the local runtime (set by `local/`).
  */
 import { DEFAULT_SLA_POLICY, slaPolicySchema, type SlaPolicy } from '../domain/sla';
+import { cursorKeyFrom } from './cursor';
 
 export type JwtConfig =
   /** Local: tokens signed with a shared secret. */
@@ -32,6 +33,13 @@ export interface Config {
    * whose gateway answers over-rate frames before they queue).
    */
   readonly wsFrameLimit: 'handler' | 'gateway';
+  /**
+   * The 32-byte key that signs list cursors (`cursor.ts`): derived from
+   * `WAYPOST_CURSOR_SECRET` (the cloud: a Secrets Manager secret of the
+   * stack), else from `WAYPOST_JWT_SECRET` (local); unset when neither is
+   * given (then listing with a cursor fails as misconfigured).
+   */
+  readonly cursorSecret?: Uint8Array;
 }
 
 export class ConfigError extends Error {
@@ -96,6 +104,10 @@ export function loadConfig(env: Env = process.env): Config {
   const callbackUrl = url(env, 'WAYPOST_CALLBACK_URL');
   const wsFrameLimit = optional(env, 'WAYPOST_WS_FRAME_LIMIT') ?? 'handler';
   if (wsFrameLimit !== 'handler' && wsFrameLimit !== 'gateway') throw new ConfigError('WAYPOST_WS_FRAME_LIMIT', `must be "handler" or "gateway", not "${wsFrameLimit}"`);
+  const cursorSource = optional(env, 'WAYPOST_CURSOR_SECRET');
+  if (cursorSource !== undefined && cursorSource.length < 32) throw new ConfigError('WAYPOST_CURSOR_SECRET', 'must be at least 32 characters');
+  // Locally the JWT secret serves, through a derivation with its own label (`cursorKeyFrom`).
+  const cursorKeySource = cursorSource ?? secret;
   return {
     region: optional(env, 'AWS_REGION') ?? optional(env, 'AWS_DEFAULT_REGION') ?? 'us-east-1',
     ordersTable: optional(env, 'WAYPOST_ORDERS_TABLE') ?? 'waypost-orders',
@@ -107,6 +119,7 @@ export function loadConfig(env: Env = process.env): Config {
     ...(snsEndpoint && { snsEndpoint }),
     ...(smsSenderId && { smsSenderId }),
     wsFrameLimit,
+    ...(cursorKeySource !== undefined && { cursorSecret: cursorKeyFrom(cursorKeySource) }),
   };
 }
 

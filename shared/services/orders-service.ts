@@ -9,9 +9,12 @@ import type { OrderEvent, OrderHead, OrderView, Principal } from '../domain/mode
 import { checkpointOutcome, digestCreate, newOrder, orderView, planAssign, planCheckpoint, planMessage, planRead, readMarkOf } from '../domain/orders';
 import { authorizeCreateOrder, authorizeDispatcher, authorizeReadOrder, listScope } from '../domain/permissions';
 import { requestDigest } from '../domain/request-digest';
+import { TimelineCsvWriter } from '../domain/csv';
+import { RESPONSE_BODY_BUDGET_BYTES, responseBytes } from '../domain/payload';
 import type { CheckpointFrame, CreateOrderBody, MessageFrame } from '../domain/schemas';
 import type { Status } from '../domain/statuses';
 import { dueAtFor, withStatusClock } from '../domain/sla';
+import { CursorCodec } from '../runtime/cursor';
 import type { AppendResult, OrderStore } from '../store/order-store';
 import type { PolicyStore } from '../store/policy-store';
 
@@ -24,6 +27,14 @@ export interface OrdersServiceDeps {
   readonly policies: Pick<PolicyStore, 'policyFor'>;
   readonly now?: () => Date;
   readonly newOrderId?: () => string;
+  /**
+   * Seals and opens list cursors; called when a list is first asked for (a
+   * function that never lists needs no cursor key). The handlers give the
+   * configured key (`WAYPOST_CURSOR_SECRET`, or derived from
+   * `WAYPOST_JWT_SECRET`); the default, a random key, makes cursors good in
+   * this process only.
+   */
+  readonly cursors?: () => CursorCodec;
 }
 
 export interface ListQuery {
@@ -55,12 +66,15 @@ export class OrdersService {
   private readonly policies: Pick<PolicyStore, 'policyFor'>;
   private readonly now: () => Date;
   private readonly newOrderId: () => string;
+  private readonly cursorCodec: () => CursorCodec;
+  private codec: CursorCodec | undefined;
 
   constructor(deps: OrdersServiceDeps) {
     this.orders = deps.orders;
     this.policies = deps.policies;
     this.now = deps.now ?? (() => new Date());
     this.newOrderId = deps.newOrderId ?? generateOrderId;
+    this.cursorCodec = deps.cursors ?? (() => CursorCodec.ephemeral());
   }
 
   /** Create an order; the same id and body again is not an error (`created: false`), another body is `CONFLICT`. */
@@ -134,46 +148,102 @@ export class OrdersService {
   }
 
   /**
-   * Orders in the caller's scope, newest first. Filters apply within each
-   * index page; a page may come back short with a cursor to go on.
+   * Orders in the caller's scope, newest first, at most `limit` (default 50).
+   * Filters apply within each index page; a page may come back short with a
+   * cursor to go on. The cursor is signed and bound to the tenant, the
+   * caller's scope (all of the tenant, a retailer, a driver) and the filters
+   * (`status`, `stalled`; `retailerId` is part of the scope), so it is good
+   * only for the same query (CONTRACT §4); `limit` may change between pages.
+   *
+   * @throws InvalidCursorError (`400 VALIDATION`, `details.field: "cursor"`)
+   *   for any cursor not issued for this tenant, scope and filters.
+   * @throws ForbiddenError for a `retailerId` outside the caller's rights.
    */
   async list(p: Principal, q: ListQuery): Promise<{ orders: OrderView[]; cursor?: string }> {
     const scope = listScope(p, q.retailerId);
+    const binding = [
+      'orders',
+      p.tenant,
+      scope.by === 'tenant' ? 'tenant' : scope.by === 'retailer' ? `retailer:${scope.retailerId}` : `driver:${scope.driverId}`,
+      q.status ?? '',
+      q.stalled === true ? 'stalled' : '',
+    ];
     const limit = q.limit ?? 50;
     const wanted: OrderView[] = [];
-    let cursor = q.cursor;
-    // Read index pages until the page is full or the index ends, within a bound.
+    this.codec ??= this.cursorCodec();
+    const codec = this.codec;
+    let next = q.cursor === undefined ? undefined : codec.open(q.cursor, binding);
+    // Read index pages until the page is full or the index ends, within a bound;
+    // never more index items than the page still has room for, so it never overflows.
     for (let round = 0; round < 10; round++) {
-      const page = await this.orders.listOrders(p.tenant, scope, limit, cursor);
+      const page = await this.orders.listOrders(p.tenant, scope, limit - wanted.length, next);
       for (const head of page.items) {
         if (q.status !== undefined && head.status !== q.status) continue;
         if (q.stalled === true && head.openAlertId === undefined) continue;
         wanted.push(orderView(p, head));
       }
-      cursor = page.cursor;
-      if (cursor === undefined || wanted.length >= limit) break;
+      next = page.next;
+      if (next === undefined || wanted.length >= limit) break;
     }
-    return cursor === undefined ? { orders: wanted } : { orders: wanted, cursor };
+    return next === undefined ? { orders: wanted } : { orders: wanted, cursor: codec.seal(next, binding) };
   }
 
-  async timeline(p: Principal, orderId: string, sinceSeq = 0, limit = TIMELINE_PAGE_MAX): Promise<{ items: OrderEvent[]; headSeq: number }> {
+  /**
+   * Events with seq in (sinceSeq, …], in seq order: at most `limit` (default
+   * and most 500), and fewer when more would make the answer cost over
+   * `budgetBytes` in a Lambda response (`responseBytes` of the events' JSON;
+   * the first event always comes). A client goes on from the last seq it got
+   * until it reaches `headSeq`.
+   *
+   * @throws NotFoundError / ForbiddenError the caller may not see the order.
+   */
+  async timeline(
+    p: Principal,
+    orderId: string,
+    sinceSeq = 0,
+    limit = TIMELINE_PAGE_MAX,
+    budgetBytes = RESPONSE_BODY_BUDGET_BYTES,
+  ): Promise<{ items: OrderEvent[]; headSeq: number }> {
     const head = await this.readableHead(p, orderId);
-    const items = sinceSeq >= head.headSeq ? [] : await this.orders.timeline(p.tenant, orderId, sinceSeq, limit);
-    return { items, headSeq: head.headSeq };
+    const page = sinceSeq >= head.headSeq ? [] : await this.orders.timeline(p.tenant, orderId, sinceSeq, limit);
+    let used = 0;
+    let take = 0;
+    for (const e of page) {
+      // Each item, its comma included.
+      used += responseBytes(JSON.stringify(e)) + 1;
+      if (take > 0 && used > budgetBytes) break;
+      take++;
+    }
+    return { items: take === page.length ? page : page.slice(0, take), headSeq: head.headSeq };
   }
 
-  /** Every event of the order, page by page. */
-  async fullTimeline(p: Principal, orderId: string): Promise<OrderEvent[]> {
+  /**
+   * The order's timeline as CSV from `sinceSeq` on (`TimelineCsvWriter`):
+   * read in pages of `TIMELINE_PAGE_MAX`, and cut before the part would cost
+   * over `budgetBytes` (5 MiB by default, under Lambda's 6 MB response
+   * limit). When cut, `nextSinceSeq` is the seq of the part's last row: the
+   * rest starts after it.
+   *
+   * @throws NotFoundError / ForbiddenError the caller may not see the order.
+   */
+  async timelineCsv(
+    p: Principal,
+    orderId: string,
+    sinceSeq = 0,
+    budgetBytes = RESPONSE_BODY_BUDGET_BYTES,
+  ): Promise<{ csv: string; nextSinceSeq?: number }> {
     const head = await this.readableHead(p, orderId);
-    const all: OrderEvent[] = [];
-    let since = 0;
+    const part = new TimelineCsvWriter(budgetBytes);
+    let since = sinceSeq;
     while (since < head.headSeq) {
-      const page = await this.orders.timeline(p.tenant, orderId, since, 1000);
+      const page = await this.orders.timeline(p.tenant, orderId, since, TIMELINE_PAGE_MAX);
       if (page.length === 0) break;
-      all.push(...page);
-      since = page[page.length - 1]!.seq;
+      for (const e of page) {
+        if (!part.add(e)) return { csv: part.text(), nextSinceSeq: since };
+        since = e.seq;
+      }
     }
-    return all;
+    return { csv: part.text() };
   }
 
   /**

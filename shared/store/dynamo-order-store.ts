@@ -25,6 +25,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { NotFoundError, RateLimitedError } from '../domain/errors';
+import { InvalidCursorError } from '../runtime/cursor';
 import type { EventDraft, OrderEvent, OrderHead } from '../domain/model';
 import { checkpointOutcome, withReadMark, type AlertWrite, type Append, type HeadChange, type SmsOutboxEntry } from '../domain/orders';
 import { dueShardOf, type Alert } from '../domain/sla';
@@ -212,19 +213,19 @@ function backoff(attempt: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function encodeCursor(key: Item | undefined): string | undefined {
-  return key === undefined ? undefined : Buffer.from(JSON.stringify(key)).toString('base64url');
-}
-
-function decodeCursor(cursor: string | undefined): Item | undefined {
-  if (cursor === undefined) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Item;
-  } catch {
-    // fall through
-  }
-  return undefined;
+/**
+ * The `ExclusiveStartKey` of a listing index query from a position (the
+ * index's sort key `gsiCreated` = `<createdAt>#<orderId>`, see `headToItem`):
+ * the table's key and the index's, rebuilt from the tenant and scope of this
+ * request, never taken from the client.
+ *
+ * @throws InvalidCursorError when the position is not spelled so.
+ */
+function listStartKey(tenant: string, attribute: string, value: string, position: string): Item {
+  const at = position.indexOf('#');
+  const orderId = at > 0 ? position.slice(at + 1) : '';
+  if (orderId === '') throw new InvalidCursorError('malformed');
+  return { pk: keys.order(tenant, orderId), sk: keys.head, [attribute]: value, gsiCreated: position };
 }
 
 /** How many order heads a process remembers (the ones it wrote last). */
@@ -565,7 +566,7 @@ export class DynamoOrderStore implements OrderStore {
     return (res.Items ?? []).map(eventFromItem);
   }
 
-  async listOrders(tenant: string, scope: ListScope, limit: number, cursor?: string): Promise<Page<OrderHead>> {
+  async listOrders(tenant: string, scope: ListScope, limit: number, after?: string): Promise<Page<OrderHead>> {
     const [indexName, attribute, value] =
       scope.by === 'tenant'
         ? [INDEX.byTenant, 'gsiTenant', keys.tenantIndex(tenant)]
@@ -581,7 +582,7 @@ export class DynamoOrderStore implements OrderStore {
         ExpressionAttributeValues: { ':v': value },
         ScanIndexForward: false,
         Limit: limit,
-        ExclusiveStartKey: decodeCursor(cursor),
+        ...(after !== undefined && { ExclusiveStartKey: listStartKey(tenant, attribute, value, after) }),
       }),
     );
     const keyList = (res.Items ?? []).map((i) => ({ pk: i.pk as string, sk: i.sk as string }));
@@ -595,8 +596,8 @@ export class DynamoOrderStore implements OrderStore {
           (scope.by === 'retailer' && h.retailerId === scope.retailerId) ||
           (scope.by === 'driver' && h.driverId === scope.driverId)),
     );
-    const next = encodeCursor(res.LastEvaluatedKey);
-    return next === undefined ? { items: inScope } : { items: inScope, cursor: next };
+    const next: unknown = res.LastEvaluatedKey?.gsiCreated;
+    return typeof next === 'string' ? { items: inScope, next } : { items: inScope };
   }
 
   /** Heads by key, read raw so user-keyed maps keep every key (`headItemFromAttributes`). */

@@ -39,9 +39,15 @@ export type AppendResult =
   /** The decision was that there was nothing to record. */
   | { readonly outcome: 'unchanged'; readonly head: OrderHead };
 
+/** One page of a listing, and where the next one starts (absent at the end). */
 export interface Page<T> {
   readonly items: T[];
-  readonly cursor?: string;
+  /**
+   * The store's own spelling of the position after this page (for orders: the
+   * listing index's sort key of the last index item read). Not for clients:
+   * the service seals it into a signed cursor (`runtime/cursor.ts`).
+   */
+  readonly next?: string;
 }
 
 export interface OrderStore {
@@ -82,6 +88,12 @@ export interface OrderStore {
   /** Events with seq in (sinceSeq, sinceSeq + limit], in seq order. */
   timeline(tenant: string, orderId: string, sinceSeq: number, limit: number): Promise<OrderEvent[]>;
 
-  /** Order heads in a scope, newest first. */
-  listOrders(tenant: string, scope: ListScope, limit: number, cursor?: string): Promise<Page<OrderHead>>;
+  /**
+   * Order heads in a scope, newest first: at most `limit` index items from
+   * `after` (a `next` this store returned for the same tenant and scope), so
+   * at most `limit` heads.
+   *
+   * @throws InvalidCursorError when `after` is not a position this store spells.
+   */
+  listOrders(tenant: string, scope: ListScope, limit: number, after?: string): Promise<Page<OrderHead>>;
 }

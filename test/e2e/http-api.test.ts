@@ -5,7 +5,7 @@
  * check.
  */
 import { beforeEach, describe, expect, inject, it } from 'vitest';
-import { castOf, checkpoint, http, orderFor, uniqueId, uniqueTenant, WsClient, type Cast } from '../support/client';
+import { castOf, checkpoint, http, orderFor, uniqueId, uniqueTenant, WsClient, type Cast, type HttpResult } from '../support/client';
 import { parseCsv } from '../support/csv';
 
 const url = inject('runtimeUrl');
@@ -391,6 +391,116 @@ describe('GET /api/orders', () => {
   });
 });
 
+describe('GET /api/orders: cursors are bound to the tenant and the query (CONTRACT §4)', () => {
+  async function orders(n: number, c: Cast = cast, retailerId = 'retailer-a'): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const id = uniqueId('cur');
+      expect((await create(c.dispatcher, orderBody(id, { retailerId }))).status).toBe(201);
+      ids.push(id);
+    }
+    return ids;
+  }
+  async function page(token: string, query: string) {
+    return http<{ orders: Order[]; cursor?: string } & Partial<ApiError>>(url, 'GET', `/api/orders?${query}`, { token });
+  }
+  async function firstCursor(token: string, query = ''): Promise<string> {
+    const res = await page(token, `limit=1${query}`);
+    expect(res.status).toBe(200);
+    expect(typeof res.body.cursor).toBe('string');
+    return res.body.cursor!;
+  }
+  function expectCursorRefused(res: { status: number; body: Partial<ApiError> }, what: string): void {
+    expect(res.status, what).toBe(400);
+    expect(res.body.error?.code, what).toBe('VALIDATION');
+    expect((res.body.error?.details as { field?: string } | undefined)?.field, what).toBe('cursor');
+  }
+
+  it("refuses another tenant's cursor with 400 VALIDATION, details.field cursor", async () => {
+    const other = await castOf(secret, uniqueTenant('http'));
+    await orders(2);
+    await orders(2, other);
+    const theirs = await firstCursor(other.dispatcher);
+    expectCursorRefused(await page(cast.dispatcher, `cursor=${encodeURIComponent(theirs)}`), 'cross-tenant');
+    expectCursorRefused(await page(cast.dispatcher, `limit=1&cursor=${encodeURIComponent(theirs)}`), 'cross-tenant, same limit');
+    // It still works where it was issued.
+    expect((await page(other.dispatcher, `limit=1&cursor=${encodeURIComponent(theirs)}`)).status).toBe(200);
+  });
+
+  it('refuses a cursor reused with another status, stalled or retailerId filter, or by another retailer or a driver', async () => {
+    await orders(3);
+    await orders(2, cast, 'retailer-b');
+    const plain = encodeURIComponent(await firstCursor(cast.dispatcher));
+    for (const query of ['status=created', 'stalled=true', 'retailerId=retailer-a']) {
+      expectCursorRefused(await page(cast.dispatcher, `${query}&cursor=${plain}`), query);
+    }
+    const created = encodeURIComponent(await firstCursor(cast.dispatcher, '&status=created'));
+    expect((await page(cast.dispatcher, `status=created&cursor=${created}`)).status).toBe(200);
+    expectCursorRefused(await page(cast.dispatcher, `status=packed&cursor=${created}`), 'created → packed');
+    expectCursorRefused(await page(cast.dispatcher, `cursor=${created}`), 'created → no filter');
+
+    const retailerA = encodeURIComponent(await firstCursor(cast.retailer));
+    expect((await page(cast.retailer, `cursor=${retailerA}`)).status).toBe(200);
+    expectCursorRefused(await page(cast.otherRetailer, `cursor=${retailerA}`), "retailer-a's cursor used by retailer-b");
+    expectCursorRefused(await page(cast.dispatcher, `cursor=${retailerA}`), "retailer-a's cursor used by a dispatcher, all retailers");
+    expectCursorRefused(await page(cast.driver, `cursor=${retailerA}`), "retailer-a's cursor used by a driver");
+  });
+
+  it('refuses a tampered, truncated, non-base64, forged or overlong cursor, and never restarts the list', async () => {
+    await orders(3);
+    const cursor = await firstCursor(cast.dispatcher);
+    const flip = (i: number) => cursor.slice(0, i) + (cursor[i] === 'A' ? 'B' : 'A') + cursor.slice(i + 1);
+    const forged = Buffer.from(JSON.stringify({ pk: `T#${cast.tenant}#O#x`, sk: 'HEAD', gsiTenant: `T#${cast.tenant}`, gsiCreated: 'x' })).toString('base64url');
+    const bad = [
+      ['a tampered first byte', flip(0)],
+      ['a tampered middle byte', flip(Math.floor(cursor.length / 2))],
+      ['a tampered last byte', flip(cursor.length - 1)],
+      ['truncated', cursor.slice(0, -4)],
+      ['garbage', 'garbage'],
+      ['non-base64', '***.%%%'],
+      ['empty', ''],
+      ["DynamoDB's key, unsigned (the old form)", forged],
+      ['overlong', 'A'.repeat(5000)],
+    ] as const;
+    for (const [what, c] of bad) {
+      expectCursorRefused(await page(cast.dispatcher, `limit=1&cursor=${encodeURIComponent(c)}`), what);
+    }
+  });
+
+  it('pages through with the issued cursors: every order exactly once, no page over its limit, filters kept', async () => {
+    const mine = await orders(7);
+    const theirs = await orders(3, cast, 'retailer-b');
+    // Four of seven picked up (newest first: 6, 5, [4], [3], [2], [1], 0), so a
+    // filtered page of 3 reads one match from the first index page and three from the second.
+    const picked = mine.slice(1, 5);
+    await withSocket(cast.dispatcher, async (d) => {
+      for (const id of picked) expect(await d.request(checkpoint(id, 'picked_up'))).toMatchObject({ type: 'ack' });
+    });
+    for (const [token, query, expected] of [
+      [cast.dispatcher, '', [...mine, ...theirs]],
+      [cast.dispatcher, '&retailerId=retailer-a&status=created', mine.filter((id) => !picked.includes(id))],
+      [cast.dispatcher, '&retailerId=retailer-a&status=picked_up', picked],
+      [cast.retailer, '', mine],
+    ] as const) {
+      for (const limit of [1, 3, 4]) {
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        for (let pages = 0; ; pages++) {
+          expect(pages).toBeLessThan(30);
+          const res = await page(token, `limit=${limit}${query}${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`);
+          expect(res.status).toBe(200);
+          expect(res.body.orders.length).toBeLessThanOrEqual(limit);
+          seen.push(...res.body.orders.map((o) => o.orderId));
+          cursor = res.body.cursor;
+          if (cursor === undefined) break;
+        }
+        expect(seen.length, `${query} limit ${limit}`).toBe(new Set(seen).size);
+        expect([...seen].sort(), `${query} limit ${limit}`).toEqual([...expected].sort());
+      }
+    }
+  });
+});
+
 describe('GET /api/orders/{id}/timeline', () => {
   /** An order with seven events: created, assigned, picked_up, message, at_hub (with an awkward note), message, out_for_delivery. */
   async function busyOrder(note: string) {
@@ -453,6 +563,67 @@ describe('GET /api/orders/{id}/timeline', () => {
     expect(body.map((r) => r[col('kind')])).toEqual(['created', 'assigned', 'checkpoint', 'message', 'checkpoint', 'message', 'checkpoint']);
     // A note with quotes, a comma and a newline survives as one cell.
     expect(body[4]!.some((cell) => cell === note)).toBe(true);
+  });
+
+  it('cuts a long CSV (and JSON page) under 5 MiB, CSV with Link rel="next"; following the links yields every row once, in order', async () => {
+    const orderId = await orderFor(url, cast);
+    // 4,000 quotes a message: each row costs about 16 KB in a Lambda response (doubled in CSV, escaped in JSON).
+    const text = '"'.repeat(4000);
+    const sockets = await Promise.all([0, 1, 2, 3].map(() => WsClient.connect(url, cast.dispatcher)));
+    try {
+      await Promise.all(
+        sockets.map(async (d) => {
+          for (let i = 0; i < 85; i++) expect(await d.request({ action: 'message', messageId: uniqueId('m'), orderId, text })).toMatchObject({ type: 'ack' });
+        }),
+      );
+    } finally {
+      await Promise.all(sockets.map((d) => d.close()));
+    }
+    const headSeq = 2 + 4 * 85;
+    const seqs: number[] = [];
+    const links: string[] = [];
+    let next: string | undefined = path(orderId, '/timeline.csv');
+    while (next !== undefined) {
+      const res: HttpResult = await http(url, 'GET', next, { token: cast.retailer });
+      expect(res.status, next).toBe(200);
+      // What the part costs in a Lambda response: the body as a JSON string.
+      expect(Buffer.byteLength(JSON.stringify(res.text))).toBeLessThanOrEqual(5 * 1024 * 1024);
+      const [header, ...rows] = parseCsv(res.text);
+      expect(header).toContain('seq');
+      seqs.push(...rows.map((r) => Number(r[header!.indexOf('seq')])));
+      expect(rows.filter((r) => r[header!.indexOf('kind')] === 'message').every((r) => r[header!.indexOf('text')] === text)).toBe(true);
+      const link: string | null = res.headers.get('link');
+      next = link === null ? undefined : /^<([^>]+)>; rel="next"$/.exec(link)?.[1];
+      if (link !== null) {
+        expect(next, link).toBeDefined();
+        links.push(next!);
+      }
+      expect(links.length).toBeLessThan(5);
+    }
+    expect(links).toHaveLength(1);
+    expect(links[0]).toMatch(new RegExp(`^${path(orderId, '/timeline.csv').replace(/[.?]/g, '\\$&')}\\?sinceSeq=\\d+$`));
+    expect(seqs).toEqual(Array.from({ length: headSeq }, (_, i) => i + 1));
+    // sinceSeq on its own: the rows after it.
+    const tail = await http(url, 'GET', path(orderId, `/timeline.csv?sinceSeq=${headSeq - 2}`), { token: cast.retailer });
+    expect(parseCsv(tail.text).slice(1).map((r) => Number(r[0]))).toEqual([headSeq - 1, headSeq]);
+    expect(tail.headers.get('link')).toBeNull();
+    const bad = await http<ApiError>(url, 'GET', path(orderId, '/timeline.csv?sinceSeq=-1'), { token: cast.retailer });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toContain('sinceSeq');
+
+    // The JSON timeline is held to the same budget: a page of 500 comes back short, and paging on from its last seq loses nothing.
+    const json: number[] = [];
+    for (let since = 0, pages = 0; since < headSeq; pages++) {
+      expect(pages).toBeLessThan(5);
+      const res = await http<{ items: TimelineItem[]; headSeq: number }>(url, 'GET', path(orderId, `/timeline?sinceSeq=${since}&limit=500`), { token: cast.retailer });
+      expect(res.status).toBe(200);
+      expect(res.body.headSeq).toBe(headSeq);
+      expect(Buffer.byteLength(JSON.stringify(res.text))).toBeLessThanOrEqual(5 * 1024 * 1024);
+      if (since === 0) expect(res.body.items.length).toBeLessThan(headSeq);
+      json.push(...res.body.items.map((i) => i.seq));
+      since = res.body.items.at(-1)!.seq;
+    }
+    expect(json).toEqual(seqs);
   });
 
   it('answers an unknown order with 404 NOT_FOUND', async () => {

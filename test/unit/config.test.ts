@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_JWT_SECRET, loadLocalConfig } from '../../local/config';
 import { DEFAULT_SLA_POLICY } from '../../shared/domain/sla';
 import { ConfigError, loadConfig } from '../../shared/runtime/config';
+import { cursorKeyFrom } from '../../shared/runtime/cursor';
 import { caught } from './fixtures';
 
 function expectConfigError(fn: () => unknown, variable: string): ConfigError {
@@ -40,12 +41,32 @@ describe('loadConfig (cloud and shared)', () => {
       jwt: { mode: 'hs256', secret: 's3cret' },
       defaultSlaPolicy: DEFAULT_SLA_POLICY,
       wsFrameLimit: 'handler',
+      cursorSecret: cursorKeyFrom('s3cret'),
     });
   });
 
   it('enforces the frame rate in the handler unless WAYPOST_WS_FRAME_LIMIT says the gateway does, and names a bad value', () => {
     expect(loadConfig({ WAYPOST_JWT_SECRET: 's', WAYPOST_WS_FRAME_LIMIT: 'gateway' }).wsFrameLimit).toBe('gateway');
     expectConfigError(() => loadConfig({ WAYPOST_JWT_SECRET: 's', WAYPOST_WS_FRAME_LIMIT: 'nowhere' }), 'WAYPOST_WS_FRAME_LIMIT');
+  });
+
+  it('signs cursors with a key derived from WAYPOST_CURSOR_SECRET, else from WAYPOST_JWT_SECRET, never the secret itself', () => {
+    const dedicated = 'c'.repeat(32);
+    const local = loadConfig({ WAYPOST_JWT_SECRET: 's3cret' }).cursorSecret;
+    const cloud = loadConfig({ WAYPOST_JWKS_URL: 'https://idp.example.com/jwks.json', WAYPOST_CURSOR_SECRET: dedicated }).cursorSecret;
+    expect(local).toHaveLength(32);
+    expect(Buffer.from(local!).toString('utf8')).not.toContain('s3cret');
+    expect(cloud).toEqual(cursorKeyFrom(dedicated));
+    expect(cloud).not.toEqual(local);
+    // The dedicated secret wins over the JWT secret.
+    expect(loadConfig({ WAYPOST_JWT_SECRET: 's3cret', WAYPOST_CURSOR_SECRET: dedicated }).cursorSecret).toEqual(cloud);
+    // JWKS and nothing else: no key (listing with a cursor then fails as misconfigured, naming the variable).
+    expect(loadConfig({ WAYPOST_JWKS_URL: 'https://idp.example.com/jwks.json' }).cursorSecret).toBeUndefined();
+  });
+
+  it('refuses a WAYPOST_CURSOR_SECRET under 32 characters, naming the variable and not the value', () => {
+    const err = expectConfigError(() => loadConfig({ WAYPOST_JWT_SECRET: 's', WAYPOST_CURSOR_SECRET: 'short-secret-value' }), 'WAYPOST_CURSOR_SECRET');
+    expect(err.message).not.toContain('short-secret-value');
   });
 
   it('takes the default SLA policy from WAYPOST_DEFAULT_SLA_POLICY, and names it when it is bad', () => {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { csvCell, TIMELINE_CSV_COLUMNS, timelineToCsv } from '../../shared/domain/csv';
+import { csvCell, TIMELINE_CSV_COLUMNS, TimelineCsvWriter, timelineToCsv } from '../../shared/domain/csv';
+import { responseBytes } from '../../shared/domain/payload';
 import type { OrderEvent } from '../../shared/domain/model';
 import { T0, T1 } from './fixtures';
 import { parseCsv } from '../support/csv';
@@ -163,17 +164,42 @@ describe('csvCell', () => {
   });
 
   it.each([
-    ['=1+1', "'=1+1"],
-    ['+15550100001', "'+15550100001"],
-    ['-2+3', "'-2+3"],
-    ['@SUM(A1:A2)', "'@SUM(A1:A2)"],
-    ['\tcmd', "'\tcmd"],
-  ])('a text cell starting with a formula character is prefixed: %j -> %j', (value, expected) => {
+    ['=1+1', `"'=1+1"`],
+    ['+15550100001', `"'+15550100001"`],
+    ['-2+3', `"'-2+3"`],
+    ['@SUM(A1:A2)', `"'@SUM(A1:A2)"`],
+    ['\tcmd', `"'\tcmd"`],
+    ['\rcmd', `"'\rcmd"`],
+    ['\ncmd', `"'\ncmd"`],
+    ['\u0000=1+1', `"'\u0000=1+1"`],
+    ['\u0000', `"'\u0000"`],
+  ])('a text cell starting with a formula character is prefixed with a quote and quoted: %j -> %j', (value, expected) => {
     expect(csvCell(value)).toBe(expected);
   });
 
-  it('prefixes and quotes a formula that also contains a comma or quote', () => {
-    expect(csvCell('=HYPERLINK("x","y")')).toBe(`"'=HYPERLINK(""x"",""y"")"`);
+  it("neutralises every character of OWASP's list (= + - @ tab CR), NUL, every other C0 control and DEL, and nothing else in ASCII", () => {
+    const owasp = ['=', '+', '-', '@', '\t', '\r'];
+    const controls = Array.from({ length: 0x20 }, (_, i) => String.fromCharCode(i)).concat('\u007f');
+    for (const first of new Set([...owasp, '\u0000', '\n', ...controls])) {
+      const cell = csvCell(`${first}HYPERLINK("http://evil")`);
+      expect(cell.startsWith(`"'${first}`), JSON.stringify(first)).toBe(true);
+      expect(parseCsv(`${cell}\r\n`)[0], JSON.stringify(first)).toEqual([`'${first}HYPERLINK("http://evil")`]);
+    }
+    for (let code = 0x20; code < 0x7f; code++) {
+      const first = String.fromCharCode(code);
+      if (owasp.includes(first)) continue;
+      // Read back unchanged: no prefix.
+      expect(parseCsv(`${csvCell(`${first}x`)}\r\n`)[0], JSON.stringify(first)).toEqual([`${first}x`]);
+    }
+  });
+
+  it('neutralises a NUL-led note in a whole timeline row', () => {
+    const nul = { ...(checkpoint as Extract<OrderEvent, { kind: 'checkpoint' }>), note: '\u0000=cmd|"/c calc"!A1' };
+    expect(column(parseCsv(timelineToCsv([nul]))[1], 'note')).toBe(`'\u0000=cmd|"/c calc"!A1`);
+  });
+
+  it('writes numbers as they are, a negative one included', () => {
+    expect(csvCell(-74)).toBe('-74');
   });
 
   it('leaves formula characters alone when they are not first', () => {
@@ -188,10 +214,74 @@ describe('csvCell', () => {
         const parsed = parseCsv(`${csvCell(s)}\r\n`)[0] ?? [''];
 
         // Assert
-        const expected = /^[=+\-@\t\r]/.test(s) ? `'${s}` : s;
+        const expected = /^[=+\-@\u0000-\u001f\u007f]/.test(s) ? `'${s}` : s;
         expect(parsed).toEqual([expected]);
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('TimelineCsvWriter: one part under a byte budget', () => {
+  const message = (seq: number, text: string): OrderEvent => ({
+    orderId: 'ord-1',
+    seq,
+    kind: 'message',
+    at: T1,
+    actor: { sub: 'drv-1', role: 'driver' },
+    messageId: `m${seq}`,
+    text,
+  });
+  const header = `${TIMELINE_CSV_COLUMNS.join(',')}\r\n`;
+
+  it('takes rows while they fit and refuses the first that does not, adding nothing', () => {
+    const events = Array.from({ length: 10 }, (_, i) => message(i + 1, `text ${i + 1}`));
+    const oneRow = responseBytes(timelineToCsv([events[0]!])) - responseBytes(header);
+    const part = new TimelineCsvWriter(responseBytes(header) + 3 * oneRow + 2);
+    const taken = events.filter((e) => part.add(e));
+    expect(taken.map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(part.rows).toBe(3);
+    expect(part.add(events[9]!)).toBe(false);
+    expect(part.text()).toBe(timelineToCsv(events.slice(0, 3)));
+    expect(part.bytes).toBe(responseBytes(part.text()));
+  });
+
+  it('counts bytes as a Lambda response does: a quote costs 4 (doubled in CSV, escaped in JSON), a 3-byte character 3', () => {
+    const quotes = message(1, '"'.repeat(100));
+    const part = new TimelineCsvWriter(10_000);
+    part.add(quotes);
+    expect(part.bytes).toBe(responseBytes(timelineToCsv([quotes])));
+    expect(part.bytes - responseBytes(timelineToCsv([message(1, 'x'.repeat(100))]))).toBeGreaterThanOrEqual(300);
+    const euro = new TimelineCsvWriter(10_000);
+    euro.add(message(1, '€'.repeat(100)));
+    expect(euro.bytes - responseBytes(timelineToCsv([message(1, 'x'.repeat(100))]))).toBe(200);
+  });
+
+  it('always takes the first row, even over the budget, so a part never comes back empty', () => {
+    const part = new TimelineCsvWriter(1);
+    expect(part.add(message(1, 'a long text'))).toBe(true);
+    expect(part.add(message(2, 'b'))).toBe(false);
+    expect(parseCsv(part.text())).toHaveLength(2);
+  });
+
+  it('cut anywhere, the parts hold every row once, in order (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ maxLength: 60 }), { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 2000 }), (texts, budget) => {
+        const events = texts.map((t, i) => message(i + 1, t));
+        const seqs: number[] = [];
+        let i = 0;
+        while (i < events.length) {
+          const part = new TimelineCsvWriter(budget);
+          while (i < events.length && part.add(events[i]!)) i++;
+          expect(part.rows).toBeGreaterThan(0);
+          if (part.rows > 1) expect(part.bytes).toBeLessThanOrEqual(budget);
+          const [head, ...rows] = parseCsv(part.text());
+          expect(head).toEqual([...TIMELINE_CSV_COLUMNS]);
+          seqs.push(...rows.map((r) => Number(r[0])));
+        }
+        expect(seqs).toEqual(events.map((e) => e.seq));
+      }),
+      { numRuns: 200, seed: 5 },
     );
   });
 });

@@ -63,12 +63,25 @@ export function httpApiTests(shared: () => Built): void {
       });
     });
 
+    it('gives only the http-api function the cursor key, as a reference to a generated secret, never its value', () => {
+      const secretId = logicalId(stack, stack.http.cursorSecret);
+      template.hasResourceProperties('AWS::SecretsManager::Secret', { GenerateSecretString: Match.objectLike({ PasswordLength: 64 }) });
+      const fns = template.findResources('AWS::Lambda::Function') as Record<string, { Properties: { Environment?: { Variables?: Record<string, unknown> } } }>;
+      const holders = Object.entries(fns).filter(([, f]) => f.Properties.Environment?.Variables?.WAYPOST_CURSOR_SECRET !== undefined);
+      expect(holders.map(([id]) => id)).toEqual([logicalId(stack, stack.http.fn)]);
+      const value = JSON.stringify(holders[0]?.[1].Properties.Environment?.Variables?.WAYPOST_CURSOR_SECRET);
+      expect(value).toContain('{{resolve:secretsmanager:');
+      expect(value).toContain(secretId);
+    });
+
     it('allows CORS from the console origin only', () => {
       template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
         ProtocolType: 'HTTP',
         CorsConfiguration: {
           AllowOrigins: [{ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [logicalId(stack, stack.console.distribution), 'DomainName'] }]] }],
           AllowHeaders: ['authorization', 'content-type'],
+          // The CSV's next part is named in a Link header (README, decisions).
+          ExposeHeaders: ['content-disposition', 'link'],
         },
       });
     });
