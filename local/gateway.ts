@@ -215,7 +215,11 @@ export class LocalGateway {
   }
 
   private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const url = requestUrl(req.url);
+    if (url === null) {
+      refuse(socket, 400, 'Bad Request');
+      return;
+    }
     if (url.pathname !== '/ws') {
       refuse(socket, 404, 'Not Found');
       return;

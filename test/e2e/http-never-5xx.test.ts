@@ -230,4 +230,31 @@ describe('the HTTP API never answers 5xx (CONTRACT §4)', () => {
     // The property reached the handlers, not only the refusals at the door.
     expect(deep).toBeGreaterThan(20);
   });
+
+  it('answers a WebSocket upgrade to any malformed target below 500', async () => {
+    const upgrade = (target: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request({
+          host: hostname,
+          port: Number(port),
+          path: target,
+          headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' },
+        });
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('upgrade', (res, socket) => {
+          socket.destroy();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    for (const target of ['//[', '//a:b/ws', '//:99999/ws', '/ws?token=%E0', '/ws?token=a&token=b', '/%E0', '/ws/%E0', '/ws#x']) {
+      const status = await upgrade(target);
+      expect(status, target).toBeGreaterThanOrEqual(400);
+      expect(status, target).toBeLessThan(500);
+    }
+  });
 });
