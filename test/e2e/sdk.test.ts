@@ -48,6 +48,22 @@ async function killServerSide(userAgent: string) {
   expect(res.status).toBe(204);
 }
 
+/** A client whose every received frame is also shown to `watch`, as it came off the wire. */
+function sdkWatching(token: string, watch: (frame: Record<string, unknown>) => void): WaypostClient {
+  const client = new WaypostClient({
+    baseUrl: url,
+    token,
+    webSocket: (u: string) => {
+      const ws = new WebSocket(u);
+      ws.on('message', (data) => watch(JSON.parse(data.toString()) as Record<string, unknown>));
+      return ws as unknown as WebSocketLike;
+    },
+    backoff: { initialMs: 50, maxMs: 400 },
+  });
+  clients.push(client);
+  return client;
+}
+
 class MemoryStorage implements KeyValueStorage {
   readonly map = new Map<string, string>();
   getItem(k: string) {
@@ -119,19 +135,9 @@ describe('client SDK', () => {
   it('replays a long offline queue paced under the rate limit: each post once, in order, never refused', async () => {
     const orderId = await orderFor(url, cast);
     let refusedForRate = 0;
-    const client = new WaypostClient({
-      baseUrl: url,
-      token: cast.driver,
-      webSocket: (u: string) => {
-        const ws = new WebSocket(u);
-        ws.on('message', (data) => {
-          if ((JSON.parse(data.toString()) as { code?: string }).code === 'RATE_LIMITED') refusedForRate++;
-        });
-        return ws as unknown as WebSocketLike;
-      },
-      backoff: { initialMs: 50, maxMs: 400 },
+    const client = sdkWatching(cast.driver, (frame) => {
+      if (frame.code === 'RATE_LIMITED') refusedForRate++;
     });
-    clients.push(client);
     const rejected: unknown[] = [];
     client.on('rejected', (r) => rejected.push(r));
     // 130 posts: more than one burst (100), so the replay must pace itself.
@@ -150,21 +156,10 @@ describe('client SDK', () => {
   it('joins 150 rooms asked for at once, paced under the rate limit, and gets the events of every one', async () => {
     let refusedForRate = 0;
     const joined = new Set<string>();
-    const client = new WaypostClient({
-      baseUrl: url,
-      token: cast.dispatcher,
-      webSocket: (u: string) => {
-        const ws = new WebSocket(u);
-        ws.on('message', (data) => {
-          const frame = JSON.parse(data.toString()) as { type?: string; code?: string; room?: string };
-          if (frame.code === 'RATE_LIMITED') refusedForRate++;
-          if (frame.type === 'ack' && frame.room?.startsWith('retailer:') === true) joined.add(frame.room);
-        });
-        return ws as unknown as WebSocketLike;
-      },
-      backoff: { initialMs: 50, maxMs: 400 },
+    const client = sdkWatching(cast.dispatcher, (frame) => {
+      if (frame.code === 'RATE_LIMITED') refusedForRate++;
+      if (frame.type === 'ack' && typeof frame.room === 'string' && frame.room.startsWith('retailer:')) joined.add(frame.room);
     });
-    clients.push(client);
     await client.connect();
     const created = new Map<string, OrderEvent>();
     const retailers = Array.from({ length: 150 }, (_, i) => `r-${i}`);
