@@ -134,9 +134,10 @@ export type MessageInput = Omit<Input<MessageFrame>, 'messageId'> & { messageId?
 
 /**
  * A room this client no longer hears, for good: `reason` is the server's
- * (`unassigned`: the right to read the order went), or `refused` when joining
- * it again after a reconnect was refused (`FORBIDDEN`, `NOT_FOUND`), as when
- * the right went while the client was offline.
+ * (`unassigned`: the right to read the order went), `refused` when joining
+ * it (again, after a reconnect) was refused (`FORBIDDEN`, `NOT_FOUND`), as
+ * when the right went while the client was offline, or `limit` when the
+ * connection already held its 500 rooms (`LIMIT_EXCEEDED`, CONTRACT §5).
  */
 export interface RoomRevoked {
   readonly room: string;
@@ -296,12 +297,18 @@ export class WaypostClient {
     };
   }
 
-  /** Join, or, when the server refuses the room (FORBIDDEN, NOT_FOUND), end it as revoked rather than ask again at each reconnect. */
+  /**
+   * Join, or, when the server refuses the room, end it as revoked rather than
+   * ask again at each reconnect: `refused` (FORBIDDEN, NOT_FOUND) or `limit`
+   * (LIMIT_EXCEEDED: the connection already holds 500 rooms, CONTRACT §5).
+   */
   private async joinOrDrop(room: Room): Promise<void> {
     try {
       await this.join(room);
     } catch (err) {
-      if (err instanceof WaypostRequestError && (err.code === 'FORBIDDEN' || err.code === 'NOT_FOUND')) this.revoke(room.name, 'refused');
+      if (!(err instanceof WaypostRequestError)) return;
+      if (err.code === 'FORBIDDEN' || err.code === 'NOT_FOUND') this.revoke(room.name, 'refused');
+      else if (err.code === 'LIMIT_EXCEEDED') this.revoke(room.name, 'limit');
     }
   }
 
