@@ -238,9 +238,30 @@ export function formatDuration(totalSeconds: number): string {
   return `${sec}s`;
 }
 
-/** The SMS for a fired level: short, plain, and with the order, status, time stuck and level. */
+/** The most characters (code points) of an id an SMS shows; a longer one keeps its start and end. */
+export const SMS_ID_MAX_CHARS = 24;
+
+/**
+ * An id as an SMS may show it: no control, format or separator characters
+ * (Unicode Cc, Cf, Zl, Zp: newlines, bidi overrides, zero-width joiners),
+ * runs of white space as one space, and at most `SMS_ID_MAX_CHARS` code
+ * points, cut in the middle (`ORD-2026-…-000123`) so ids that share a prefix
+ * still differ. Code points, not UTF-16 units: an emoji is never split.
+ * CONTRACT §6: the SMS "holds no control characters (ids are cleaned and
+ * shortened in it)"; the console shows the whole id.
+ */
+export function smsId(id: string): string {
+  const clean = [...id.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+/gu, ' ').replace(/\s+/gu, ' ').trim()];
+  if (clean.length === 0) return '?';
+  if (clean.length <= SMS_ID_MAX_CHARS) return clean.join('');
+  const head = Math.ceil((SMS_ID_MAX_CHARS - 1) / 2);
+  const tail = SMS_ID_MAX_CHARS - 1 - head;
+  return `${clean.slice(0, head).join('')}…${clean.slice(clean.length - tail).join('')}`;
+}
+
+/** The SMS for a fired level: short, plain, and with the order (`smsId`), status, time stuck and level. */
 export function smsText(alert: Pick<Alert, 'orderId' | 'status' | 'statusSince'>, level: number, now: Date): string {
-  return `Waypost alert, level ${level}: order ${alert.orderId} stuck in ${alert.status.replace(/_/g, ' ')} for ${formatDuration(
+  return `Waypost alert, level ${level}: order ${smsId(alert.orderId)} stuck in ${alert.status.replace(/_/g, ' ')} for ${formatDuration(
     secondsBetween(alert.statusSince, now),
   )}. Acknowledge in the dispatch console.`;
 }

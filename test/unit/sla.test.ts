@@ -1055,6 +1055,29 @@ describe('smsText / formatDuration', () => {
     expect(text).toBe('Waypost alert, level 3: order ord-77 stuck in out for delivery for 4h 05m. Acknowledge in the dispatch console.');
   });
 
+  it('cleans and shortens the order id: no control, format or separator characters, at most 24 code points', () => {
+    const text = (orderId: string) => smsText({ orderId, status: 'packed', statusSince: T0 }, 1, at(60));
+    const ofId = (orderId: string) => /order (.*) stuck in/su.exec(text(orderId))?.[1];
+    // A newline and a URL: one line, no line break left to start a fake second message.
+    expect(ofId('o1\nCall +1555 now: https://evil.example/x')).toBe('o1 Call +155…l.example/x');
+    expect(text('a\r\nb')).not.toMatch(/[\r\n]/u);
+    // Bidi override, zero-width space, line and paragraph separators, NUL, DEL, C1.
+    expect(ofId('ab\u202Edc\u200Bx\u2028y\u2029z\u0000\u007F\u0085w')).toBe('ab dc x y z w');
+    expect(text('\u202E\u2066')).not.toMatch(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u);
+    // 128 characters: the start and the end, 24 code points in all.
+    const long = `ORD-${'x'.repeat(111)}-000123456789`;
+    expect(long).toHaveLength(128);
+    expect(ofId(long)).toBe(`ORD-${'x'.repeat(8)}…00123456789`);
+    expect([...ofId(long)!]).toHaveLength(24);
+    // Emoji are whole code points: never half a surrogate pair.
+    const emoji = ofId('📦'.repeat(30))!;
+    expect([...emoji]).toHaveLength(24);
+    expect(emoji).toMatch(/^(?:📦)+…(?:📦)+$/u);
+    // Only what cleaning removes: a placeholder, never an empty name.
+    expect(ofId('\u200B\u200B')).toBe('?');
+    expect(ofId('ord-77')).toBe('ord-77');
+  });
+
   it.each([
     [0, '0s'],
     [45, '45s'],
