@@ -53,6 +53,7 @@ export const slaService = once(
       policies: policyStore(),
       sms: new SnsSmsSender(snsClient(), config().smsSenderId),
       log: logger().child({ fn: 'sla' }),
+      ...(config().smsDrainMs !== undefined && { smsDrainMs: config().smsDrainMs }),
     }),
 );
 export const realtimeService = once(

@@ -33,6 +33,8 @@ export interface Config {
    * whose gateway answers over-rate frames before they queue).
    */
   readonly wsFrameLimit: 'handler' | 'gateway';
+  /** How long one SLA sweep may spend sending owed SMS, in ms (`WAYPOST_SMS_DRAIN_MS`; unset: `SMS_DRAIN_MS`). */
+  readonly smsDrainMs?: number;
   /**
    * The 32-byte key that signs list cursors (`cursor.ts`): derived from
    * `WAYPOST_CURSOR_SECRET` (the cloud: a Secrets Manager secret of the
@@ -104,6 +106,11 @@ export function loadConfig(env: Env = process.env): Config {
   const callbackUrl = url(env, 'WAYPOST_CALLBACK_URL');
   const wsFrameLimit = optional(env, 'WAYPOST_WS_FRAME_LIMIT') ?? 'handler';
   if (wsFrameLimit !== 'handler' && wsFrameLimit !== 'gateway') throw new ConfigError('WAYPOST_WS_FRAME_LIMIT', `must be "handler" or "gateway", not "${wsFrameLimit}"`);
+  const drain = optional(env, 'WAYPOST_SMS_DRAIN_MS');
+  const smsDrainMs = drain === undefined ? undefined : Number(drain);
+  if (smsDrainMs !== undefined && !(Number.isInteger(smsDrainMs) && smsDrainMs >= 1 && smsDrainMs <= 600_000)) {
+    throw new ConfigError('WAYPOST_SMS_DRAIN_MS', `must be a whole number of milliseconds from 1 to 600000, not "${drain}"`);
+  }
   const cursorSource = optional(env, 'WAYPOST_CURSOR_SECRET');
   if (cursorSource !== undefined && cursorSource.length < 32) throw new ConfigError('WAYPOST_CURSOR_SECRET', 'must be at least 32 characters');
   // Locally the JWT secret serves, through a derivation with its own label (`cursorKeyFrom`).
@@ -119,6 +126,7 @@ export function loadConfig(env: Env = process.env): Config {
     ...(snsEndpoint && { snsEndpoint }),
     ...(smsSenderId && { smsSenderId }),
     wsFrameLimit,
+    ...(smsDrainMs !== undefined && { smsDrainMs }),
     ...(cursorKeySource !== undefined && { cursorSecret: cursorKeyFrom(cursorKeySource) }),
   };
 }

@@ -29,15 +29,34 @@ import {
 import { authorizeDispatcher } from '../domain/permissions';
 import { parseOrThrow } from '../domain/schemas';
 import type { Logger } from '../runtime/log';
-import type { AlertStore } from '../store/alert-store';
+import type { AlertStore, OutboxItem } from '../store/alert-store';
 import type { OrderStore } from '../store/order-store';
 import type { PolicyStore } from '../store/policy-store';
 import type { SmsSender } from '../store/sms-sender';
 
 /** How long a sweep holds the right to send one SMS before another may retry it. */
 const SMS_CLAIM_MS = 60_000;
-/** At most this many due orders per shard per sweep; the rest wait for the next run. */
-const DUE_PER_SHARD = 500;
+/** At most this many due orders are read per shard per sweep; the rest wait for the next run. */
+const DUE_PER_SHARD = 1000;
+/**
+ * At most this many of one tenant's due orders are worked on per sweep; its
+ * others wait for the next run. With the round-robin order below, this bounds
+ * how long any tenant's backlog can make a sweep (CONTRACT §6: "one tenant's
+ * backlog never delays another tenant's alerts past one sweep interval").
+ */
+export const TENANT_ORDERS_PER_SWEEP = 20;
+/**
+ * At most this many level firings of one tenant per sweep, after every
+ * due alert is opened: a tenant whose orders each owe many levels gets the rest in the
+ * next sweeps, so its writes cannot make a sweep long.
+ */
+export const TENANT_WRITES_PER_SWEEP = 20;
+/** Due orders worked on at once (each is a few reads and conditional writes). */
+export const SWEEP_CONCURRENCY = 8;
+/** Alerts whose SMS are published at once while the outbox is drained. */
+export const SMS_CONCURRENCY = 8;
+/** How long a sweep spends draining the SMS outbox by default, in ms (the cloud's function times out at 50 s). */
+export const SMS_DRAIN_MS = 30_000;
 
 export interface SlaServiceDeps {
   readonly orders: OrderStore;
@@ -46,6 +65,12 @@ export interface SlaServiceDeps {
   readonly sms: SmsSender;
   readonly log: Logger;
   readonly now?: () => Date;
+  /**
+   * How long, in ms, one sweep may spend sending owed SMS once every due
+   * order is worked on (default `SMS_DRAIN_MS`); what is left is sent by the
+   * next sweep. The local runtime sets its sweep interval here.
+   */
+  readonly smsDrainMs?: number;
 }
 
 export interface SweepReport {
@@ -54,6 +79,46 @@ export interface SweepReport {
   fired: number;
   smsSent: number;
   failed: number;
+  /** Due orders left for the next sweep by the per-tenant budget of orders. */
+  deferred: number;
+}
+
+/** An SMS written by a fired level and not yet sent, with its tenant. */
+interface OwedSms {
+  readonly tenant: string;
+  readonly item: OutboxItem;
+}
+
+/**
+ * One list from many, taking one item of each in turn (tenant A's first,
+ * B's first, A's second…), at most `perKey` of each; the rest are returned
+ * apart. Pure, so the fairness rule is tested on its own.
+ */
+export function roundRobin<T>(items: readonly T[], keyOf: (item: T) => string, perKey = Infinity): { taken: T[]; left: T[] } {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  const taken: T[] = [];
+  const left: T[] = [];
+  for (const group of groups.values()) left.push(...group.slice(perKey));
+  const lists = [...groups.values()].map((g) => g.slice(0, perKey));
+  for (let i = 0; lists.some((l) => i < l.length); i++) {
+    for (const list of lists) if (i < list.length) taken.push(list[i]!);
+  }
+  return { taken, left };
+}
+
+/** Run `work` over `items`, at most `limit` at a time, in list order. */
+async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>, stop: () => boolean = () => false): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length && !stop()) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 export class SlaService {
@@ -63,37 +128,81 @@ export class SlaService {
     this.now = deps.now ?? (() => new Date());
   }
 
-  /** One sweep over every shard of the due index. */
+  /**
+   * One sweep, in three steps. Due orders (of every shard) are taken round
+   * robin by tenant, at most `TENANT_ORDERS_PER_SWEEP` of each, and worked
+   * on `SWEEP_CONCURRENCY` at a time: first every one's alert is opened (with
+   * level 1 when it is due at once), then due levels fire, at most
+   * `TENANT_WRITES_PER_SWEEP` per tenant (the rest in the next sweeps), each
+   * with the SMS it owes written to the outbox in the same write. So one
+   * tenant's backlog can neither push another's alert out of a sweep nor
+   * make a sweep long. Then the owed SMS are sent, round robin by tenant again,
+   * `SMS_CONCURRENCY` at a time, for at most `smsDrainMs`: no alert waits on
+   * a slow SMS provider, and what is left is sent by the next sweep (an
+   * order with unsent SMS stays due until they are sent).
+   */
   async sweep(): Promise<SweepReport> {
     const now = this.now();
-    const report: SweepReport = { due: 0, opened: 0, fired: 0, smsSent: 0, failed: 0 };
+    const report: SweepReport = { due: 0, opened: 0, fired: 0, smsSent: 0, failed: 0, deferred: 0 };
     const shards = Array.from({ length: DUE_SHARDS }, (_, i) => i);
-    await Promise.all(
-      shards.map(async (shard) => {
-        const due = await this.deps.alerts.due(shard, now, DUE_PER_SHARD);
-        report.due += due.length;
-        for (const { tenant, orderId } of due) {
-          try {
-            await this.processOrder(tenant, orderId, now, report);
-          } catch (err) {
-            report.failed++;
-            this.deps.log.error('sla sweep failed for an order', { tenant, orderId, error: err });
+    const due = (await Promise.all(shards.map((shard) => this.deps.alerts.due(shard, now, DUE_PER_SHARD)))).flat();
+    report.due = due.length;
+    const { taken, left } = roundRobin(due, (d) => d.tenant, TENANT_ORDERS_PER_SWEEP);
+    report.deferred = left.length;
+    const owed = new Map<string, OwedSms>();
+    const writes = new Map<string, number>();
+    const work = (spend: (tenant: string, write: 'open' | 'fire') => boolean) =>
+      pool(taken, SWEEP_CONCURRENCY, async ({ tenant, orderId }) => {
+        try {
+          for (const item of await this.processOrder(tenant, orderId, now, report, spend)) {
+            owed.set(`${tenant} ${item.alertId} ${item.level} ${item.index}`, { tenant, item });
           }
+        } catch (err) {
+          report.failed++;
+          this.deps.log.error('sla sweep failed for an order', { tenant, orderId, error: err });
         }
-      }),
-    );
+      });
+    // Alerts open first, every due order's; then levels fire, within each tenant's budget of writes.
+    await work((_, write) => write === 'open');
+    await work((tenant, write) => {
+      const used = writes.get(tenant) ?? 0;
+      if (write !== 'fire' || used >= TENANT_WRITES_PER_SWEEP) return false;
+      writes.set(tenant, used + 1);
+      return true;
+    });
+    report.smsSent = await this.drainSms([...owed.values()], now);
     return report;
   }
 
-  /** Bring one due order's alert up to date: open it, send what is owed, fire what is due. */
-  async processOrder(tenant: string, orderId: string, now: Date, report: SweepReport): Promise<void> {
+  /**
+   * Bring one due order's alert up to date: open it, fire what is due.
+   * `spend` is asked before each write (opening the alert, or firing a
+   * level) and says whether it may be done now (see `sweep`).
+   * Returns the SMS its alert owes (written, not sent), which the caller
+   * sends; while any is owed the order stays due, so a sweep that could not
+   * send it tries again.
+   */
+  async processOrder(
+    tenant: string,
+    orderId: string,
+    now: Date,
+    report: SweepReport,
+    spend: (tenant: string, write: 'open' | 'fire') => boolean = () => true,
+  ): Promise<OutboxItem[]> {
     const { policy } = await this.deps.policies.policyFor(tenant);
+    let alertId: string | undefined;
+    /** Whether the due index must be set again: nothing was left to fire though the order was due. */
+    let stale = false;
     // Each pass makes progress (opens, or fires one level) or stops; bounded by the levels.
     for (let pass = 0; pass < policy.escalation.length + 4; pass++) {
       const head = await this.deps.orders.getOrder(tenant, orderId);
-      if (head === null || head.dueAt === undefined || Date.parse(head.dueAt) > now.getTime()) return;
+      if (head === null) return [];
+      alertId = head.openAlertId;
+      if (head.dueAt === undefined || Date.parse(head.dueAt) > now.getTime()) break;
+      // Not this write in this step (or the tenant's are spent): the order stays due.
+      if (!spend(tenant, alertId === undefined ? 'open' : 'fire')) break;
 
-      if (head.openAlertId === undefined) {
+      if (alertId === undefined) {
         const result = await this.deps.orders.append(tenant, orderId, (h) => planOpenAlert(h, policy, now));
         if (result.outcome === 'stored') {
           report.opened++;
@@ -102,50 +211,84 @@ export class SlaService {
         }
         // Not due under the policy in force now (it changed since the clock was set): reset the clock.
         await this.rescheduleStay(tenant, orderId, head, policy);
-        return;
+        return [];
       }
 
-      const alertId = head.openAlertId;
-      report.smsSent += await this.sendOwedSms(tenant, alertId, now);
+      const firing = alertId;
       const result = await this.deps.orders.append(tenant, orderId, async (h) => {
-        const alert = await this.deps.alerts.get(tenant, alertId);
+        const alert = await this.deps.alerts.get(tenant, firing);
         return alert === null ? null : planFireLevel(h, alert, now);
       });
       if (result.outcome === 'stored') {
         report.fired++;
         continue;
       }
-      const alert = await this.deps.alerts.get(tenant, alertId);
-      await this.deps.alerts.setDue(tenant, orderId, alert === null ? null : nextAlertDueAt(alert), dueShardOf(tenant, orderId), { alertId });
-      return;
+      stale = true;
+      break;
     }
+    if (alertId === undefined) return [];
+    const unsent = await this.deps.alerts.unsent(tenant, alertId);
+    if (stale || unsent.length > 0) {
+      const alert = await this.deps.alerts.get(tenant, alertId);
+      // Owed SMS keep the order due (now) until they are sent; else it is due at the next level's time.
+      const next = alert === null ? null : unsent.length > 0 ? now.toISOString() : nextAlertDueAt(alert);
+      await this.deps.alerts.setDue(tenant, orderId, next, dueShardOf(tenant, orderId), { alertId });
+    }
+    return unsent;
+  }
+
+  /**
+   * Send owed SMS until done or the drain time is up; returns how many were
+   * sent. Alerts are taken round robin by tenant, `SMS_CONCURRENCY` at a
+   * time, and each alert's SMS go one after another in level order, so a
+   * recipient never gets a higher level's text before a lower one's.
+   */
+  private async drainSms(owed: readonly OwedSms[], now: Date): Promise<number> {
+    const deadline = Date.now() + (this.deps.smsDrainMs ?? SMS_DRAIN_MS);
+    const byAlert = new Map<string, OwedSms[]>();
+    for (const o of owed) {
+      const key = `${o.tenant} ${o.item.alertId}`;
+      byAlert.set(key, [...(byAlert.get(key) ?? []), o]);
+    }
+    const alerts = [...byAlert.values()].map((list) => list.sort((a, b) => a.item.level - b.item.level || a.item.index - b.item.index));
+    const { taken } = roundRobin(alerts, (list) => list[0]!.tenant);
+    const late = () => Date.now() >= deadline;
+    let sent = 0;
+    await pool(
+      taken,
+      SMS_CONCURRENCY,
+      async (list) => {
+        for (const { tenant, item } of list) {
+          if (late()) return;
+          if (await this.sendOne(tenant, item, now)) sent++;
+        }
+      },
+      late,
+    );
+    return sent;
+  }
+
+  /** Claim, send and mark one SMS; false when another sweep has it or sending failed (it is retried then). */
+  private async sendOne(tenant: string, item: OutboxItem, now: Date): Promise<boolean> {
+    if (!(await this.deps.alerts.claim(tenant, item, now, new Date(now.getTime() + SMS_CLAIM_MS)))) return false;
+    let messageId: string;
+    try {
+      messageId = await this.deps.sms.send(item.to, item.text);
+    } catch (err) {
+      // Not sent: give the claim back so the next sweep tries again at once.
+      await this.deps.alerts.release(tenant, item);
+      this.deps.log.error('sla sms failed; will retry', { alertId: item.alertId, orderId: item.orderId, escalationLevel: item.level, error: err });
+      return false;
+    }
+    await this.deps.alerts.markSent(tenant, item, messageId, this.now());
+    this.deps.log.info('sla sms sent', { alertId: item.alertId, orderId: item.orderId, escalationLevel: item.level, messageId });
+    return true;
   }
 
   /** The clock ran out under an older policy; under the one in force now the stay is not due (yet). */
   private async rescheduleStay(tenant: string, orderId: string, head: OrderHead, policy: SlaPolicy): Promise<void> {
     const dueAt = dueAtFor(policy, head.status, head.statusSince);
     await this.deps.alerts.setDue(tenant, orderId, dueAt, dueShardOf(tenant, orderId), { statusSince: head.statusSince });
-  }
-
-  /** Send the SMS of this alert that are written but not sent; returns how many this call sent. */
-  private async sendOwedSms(tenant: string, alertId: string, now: Date): Promise<number> {
-    let sent = 0;
-    for (const item of await this.deps.alerts.unsent(tenant, alertId)) {
-      if (!(await this.deps.alerts.claim(tenant, item, now, new Date(now.getTime() + SMS_CLAIM_MS)))) continue;
-      let messageId: string;
-      try {
-        messageId = await this.deps.sms.send(item.to, item.text);
-      } catch (err) {
-        // Not sent: give the claim back so the next sweep tries again at once.
-        await this.deps.alerts.release(tenant, item);
-        this.deps.log.error('sla sms failed; will retry', { alertId, orderId: item.orderId, level: item.level, error: err });
-        continue;
-      }
-      await this.deps.alerts.markSent(tenant, item, messageId, this.now());
-      this.deps.log.info('sla sms sent', { alertId, orderId: item.orderId, level: item.level, messageId });
-      sent++;
-    }
-    return sent;
   }
 
   /** Acknowledge an alert: escalation stops. Acknowledging again (or a resolved alert) changes nothing. */

@@ -240,4 +240,67 @@ describe('SLA sweep', () => {
     });
     await expect(w.sla().putPolicy(w.retailer, POLICY)).rejects.toMatchObject({ code: 'FORBIDDEN' });
   });
+
+  it("does not let one tenant's backlog delay another's alert: it opens in the first sweep, before any SMS is sent", async () => {
+    const tables: TestTables = await createTestTables(inject('dynamodbEndpoint'));
+    const clock = new Clock();
+    const orders = new DynamoOrderStore(tables.doc, tables.orders);
+    const policies = new DynamoPolicyStore(tables.doc, tables.orders, POLICY, () => clock.ms);
+    const alerts = new DynamoAlertStore(tables.doc, tables.orders);
+    const service = new OrdersService({ orders, policies, now: clock.now });
+    /** What happened, in order: alerts opened (per tenant) and SMS sent. */
+    const log: string[] = [];
+    const sms: SmsSender & { sent: { to: string; text: string }[] } = {
+      sent: [],
+      async send(to, text) {
+        // A slow provider: 20 ms a message.
+        await new Promise((r) => setTimeout(r, 20));
+        this.sent.push({ to, text });
+        log.push(`sms ${to}`);
+        return `msg-${this.sent.length}`;
+      },
+    };
+    const watched: typeof orders = Object.create(orders) as typeof orders;
+    watched.append = async (tenant, orderId, decide, ...rest) => {
+      const result = await orders.append(tenant, orderId, decide, ...rest);
+      if (result.outcome === 'stored' && result.head.openAlertId !== undefined && result.event?.kind === 'alert' && result.event.state === 'open') {
+        log.push(`open ${tenant}`);
+      }
+      return result;
+    };
+    const noisy = `noisy-${++n}`;
+    const quiet = `quiet-${n}`;
+    // The noisy tenant: 10 SMS levels of 10 numbers, all due at once; 20 stalled orders.
+    const tenNumbers = (level: number) => Array.from({ length: 10 }, (_, i) => `+1555020${String(level).padStart(2, '0')}${String(i).padStart(2, '0')}`);
+    await policies.put(
+      noisy,
+      { dwellSeconds: { created: 60 }, escalation: Array.from({ length: 10 }, (_, i) => ({ afterSeconds: 0, notify: 'sms' as const, to: tenNumbers(i) })) },
+      'dana',
+    );
+    const create = (tenant: string, orderId: string) =>
+      service.create({ tenant, role: 'retailer', sub: 'rita', retailerId: 'r1' }, { orderId, retailerId: 'r1', recipient: { name: 'A' }, destination: { address: 'x' } });
+    for (let i = 0; i < 20; i++) await create(noisy, `n-${i}`);
+    await create(quiet, 'q-1');
+
+    clock.set(60);
+    const sla = new SlaService({ orders: watched, alerts, policies, sms, log: createLogger(), now: clock.now, smsDrainMs: 200 });
+    const first = await sla.sweep();
+    // Every due order was worked on in this sweep (20 is within the per-tenant budget), the quiet one included,
+    // and every alert opened before the first SMS went out: no alert waits on SMS.
+    expect(first.opened).toBe(21);
+    const firstSms = log.findIndex((l) => l.startsWith('sms'));
+    const quietOpened = log.indexOf(`open ${quiet}`);
+    expect(quietOpened).toBeGreaterThanOrEqual(0);
+    expect(firstSms === -1 || quietOpened < firstSms).toBe(true);
+    // The drain stopped at its time: 2,000 SMS are owed, not all sent in this sweep.
+    expect(first.smsSent).toBeLessThan(2000);
+    // Later sweeps send the rest; none twice.
+    for (let i = 0; i < 3; i++) {
+      clock.ms += 1000;
+      await sla.sweep();
+    }
+    const sent = sms.sent.map((m) => `${m.to} ${m.text}`);
+    expect(new Set(sent).size).toBe(sent.length);
+    expect(sms.sent.length).toBeGreaterThan(first.smsSent);
+  }, 120_000);
 });

@@ -45,6 +45,12 @@ describe('loadConfig (cloud and shared)', () => {
     });
   });
 
+  it('takes how long a sweep sends SMS from WAYPOST_SMS_DRAIN_MS, and names a bad value', () => {
+    expect(loadConfig({ WAYPOST_JWT_SECRET: 's', WAYPOST_SMS_DRAIN_MS: '1000' }).smsDrainMs).toBe(1000);
+    expect(loadConfig({ WAYPOST_JWT_SECRET: 's' }).smsDrainMs).toBeUndefined();
+    for (const bad of ['0', '1.5', 'soon', '600001']) expectConfigError(() => loadConfig({ WAYPOST_JWT_SECRET: 's', WAYPOST_SMS_DRAIN_MS: bad }), 'WAYPOST_SMS_DRAIN_MS');
+  });
+
   it('enforces the frame rate in the handler unless WAYPOST_WS_FRAME_LIMIT says the gateway does, and names a bad value', () => {
     expect(loadConfig({ WAYPOST_JWT_SECRET: 's', WAYPOST_WS_FRAME_LIMIT: 'gateway' }).wsFrameLimit).toBe('gateway');
     expectConfigError(() => loadConfig({ WAYPOST_JWT_SECRET: 's', WAYPOST_WS_FRAME_LIMIT: 'nowhere' }), 'WAYPOST_WS_FRAME_LIMIT');
