@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { smsId } from '../../shared/domain/sla';
 import { castOf, checkpoint, http, orderFor, uniqueTenant, WsClient, type Cast, type Frame } from '../support/client';
 import { spawnRuntime, type SpawnedRuntime } from '../support/spawn-runtime';
 
@@ -59,9 +60,12 @@ async function connect(token: string) {
   return c;
 }
 
+/** `text` matched literally in a RegExp. */
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 async function smsFor(orderId: string): Promise<Sms[]> {
   const res = await http<Sms[]>(runtime.url, 'GET', '/_local/sms');
-  return res.body.filter((s) => s.message.includes(`order ${orderId} `));
+  return res.body.filter((s) => s.message.includes(`order ${smsId(orderId)} `));
 }
 
 async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
@@ -96,7 +100,7 @@ describe('SLA escalation', () => {
     expect(settled.map((s) => s.to).sort()).toEqual(['+15550100001', '+15550100002', '+15550100003']);
     expect(settled).toEqual(sms);
     expect(settled.find((s) => s.to === '+15550100001')?.message).toMatch(
-      new RegExp(`level 2: order ${orderId} stuck in created for \\d+s`),
+      new RegExp(`level 2: order ${escapeRegExp(smsId(orderId))} stuck in created for \\d+s`),
     );
     const levels = dispatcher.events('dispatch').filter((e) => e.orderId === orderId && e.kind === 'alert').map((e) => e.level);
     expect(levels).toEqual([1, 2, 3]);
