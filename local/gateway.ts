@@ -21,6 +21,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { dict, ownValue } from '../shared/domain/user-keys';
 import type { Logger } from '../shared/runtime/log';
 import { invoke, type LambdaHandler } from './lambda';
+import { hostRefusal, originRefusal } from './loopback-guard';
 
 /** The close code of a socket whose token expired (CONTRACT §2). */
 export const TOKEN_EXPIRED_CLOSE_CODE = 4001;
@@ -196,6 +197,11 @@ export class LocalGateway {
   }
 
   private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const refusal = hostRefusal(req) ?? originRefusal(req);
+    if (refusal !== null) {
+      refuse(socket, refusal.status, refusal.text);
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (url.pathname !== '/ws') {
       refuse(socket, 404, 'Not Found');
@@ -347,6 +353,11 @@ export class LocalGateway {
   // ------------------------------------------------------------ HTTP
 
   private async handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const misdirected = hostRefusal(req);
+    if (misdirected !== null) {
+      sendJson(res, misdirected.status, { error: { code: 'FORBIDDEN', message: 'This server answers only 127.0.0.1, localhost and [::1].' } });
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const at = url.pathname.indexOf('/@connections/');
     if (at >= 0) {
