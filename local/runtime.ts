@@ -171,12 +171,14 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
     isReady: () => ready,
     // The token expiry the handlers keep on the connection item (moved on by `auth`).
     connectionExpiry: async (connectionId) => (await wiring.connectionStore().get(connectionId))?.exp ?? null,
+    managementCredentials: credentials,
   });
   const port = await gateway.listen();
   process.env.WAYPOST_CALLBACK_URL = `http://127.0.0.1:${port}`;
   process.env.WAYPOST_SNS_ENDPOINT = `http://127.0.0.1:${port}${SNS_PATH}`;
   // The fan-out runs in this process: its pushes reach the gateway without a
-  // socket round trip (the `@connections` HTTP API stays open for others).
+  // socket round trip (the `@connections` HTTP API answers only calls signed
+  // with the runtime's credentials).
   useManagementTransport(gateway.managementTransport());
 
   let dynamo: DynamoDbLocal | undefined;
