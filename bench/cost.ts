@@ -22,7 +22,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import WebSocket, { type RawData } from 'ws';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/dynamodb';
+import type { LocalCredentials } from '../local/credentials';
+import { LOCAL_REGION } from '../local/dynamodb';
 import { roomsForEvent } from '../shared/domain/rooms';
 import { DEFAULT_SLA_POLICY } from '../shared/domain/sla';
 import type { OrderEvent } from '../shared/domain/model';
@@ -256,8 +257,8 @@ function itemSize(item: Record<string, AttributeValue>): number {
 }
 
 /** Average item sizes (bytes) by kind, from the runtime's tables. */
-async function measureItems(endpoint: string): Promise<Map<string, { count: number; avg: number; max: number }>> {
-  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+async function measureItems(endpoint: string, credentials: LocalCredentials): Promise<Map<string, { count: number; avg: number; max: number }>> {
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials });
   const sizes = new Map<string, number[]>();
   const add = (kind: string, n: number) => {
     const list = sizes.get(kind);
@@ -496,7 +497,7 @@ async function main(): Promise<void> {
     const events: OrderEvent[] = [];
     for (const id of orderIds) events.push(...(((await http(undefined, baseUrl, 'GET', `/api/orders/${id}/timeline`, dispatcher)).items as OrderEvent[]) ?? []));
     const sms = ((await (await fetch(`${baseUrl}/_local/sms`)).json()) as unknown[]).length;
-    const sizes = await measureItems(`http://127.0.0.1:${started.dynamodbPort}`);
+    const sizes = await measureItems(`http://127.0.0.1:${started.dynamodbPort}`, started.credentials);
     await child.stop();
     child = undefined;
 

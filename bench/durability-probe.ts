@@ -15,7 +15,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient, GetItemCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from '../local/dynamodb';
+import { ensureTables, LOCAL_REGION, startDynamoDbLocal } from '../local/dynamodb';
 import { DurabilityFence, installDurabilityFence } from '../local/durability-fence';
 import { freePort } from '../local/free-port';
 import { ORDERS_TABLE } from '../shared/store/tables';
@@ -41,8 +41,8 @@ async function runMode(fenced: boolean): Promise<ModeResult> {
   try {
     for (let cycle = 0; cycle < cycles; cycle++) {
       const local = await startDynamoDbLocal({ port: await freePort(), dataDir: dir });
-      const client = new DynamoDBClient({ endpoint: local.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
-      const fenceClient = new DynamoDBClient({ endpoint: local.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+      const client = new DynamoDBClient({ endpoint: local.endpoint, region: LOCAL_REGION, credentials: local.credentials, maxAttempts: 1 });
+      const fenceClient = new DynamoDBClient({ endpoint: local.endpoint, region: LOCAL_REGION, credentials: local.credentials });
       await ensureTables(client, [{ def: ORDERS_TABLE, name: table }]);
       if (fenced) installDurabilityFence(client, new DurabilityFence(fenceClient, table));
       const javaPid = Number(readFileSync(join(dir, 'dynamodb-local.pid'), 'utf8'));
@@ -65,7 +65,7 @@ async function runMode(fenced: boolean): Promise<ModeResult> {
       fenceClient.destroy();
 
       const again = await startDynamoDbLocal({ port: await freePort(), dataDir: dir });
-      const reader = new DynamoDBClient({ endpoint: again.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+      const reader = new DynamoDBClient({ endpoint: again.endpoint, region: LOCAL_REGION, credentials: again.credentials });
       const found = await Promise.all(
         ['HEAD', 'E#1', 'ID#x'].map(async (sk) => (await reader.send(new GetItemCommand({ TableName: table, Key: { pk: { S: last }, sk: { S: sk } }, ConsistentRead: true }))).Item !== undefined),
       );

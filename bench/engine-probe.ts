@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, PutItemCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from '../local/dynamodb';
+import { ensureTables, LOCAL_REGION, startDynamoDbLocal } from '../local/dynamodb';
 import { freePort } from '../local/free-port';
 import { ORDERS_TABLE } from '../shared/store/tables';
 
@@ -23,7 +23,7 @@ export interface EngineResult {
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const dir = mkdtempSync(join(tmpdir(), 'waypost-bench-engine-'));
 const local = await startDynamoDbLocal({ port: await freePort(), dataDir: dir });
-const client = new DynamoDBClient({ endpoint: local.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+const client = new DynamoDBClient({ endpoint: local.endpoint, region: LOCAL_REGION, credentials: local.credentials });
 const table = 'bench_engine';
 await ensureTables(client, [{ def: ORDERS_TABLE, name: table }]);
 const pad = 'x'.repeat(250);

@@ -14,13 +14,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from '../local/dynamodb';
+import { ensureTables, LOCAL_REGION, startDynamoDbLocal } from '../local/dynamodb';
 import { freePort } from '../local/free-port';
 import { ORDERS_TABLE } from '../shared/store/tables';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const dir = mkdtempSync(join(tmpdir(), 'probe-'));
 const local = await startDynamoDbLocal({ port: await freePort(), dataDir: dir });
-const client = new DynamoDBClient({ endpoint: local.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+const client = new DynamoDBClient({ endpoint: local.endpoint, region: LOCAL_REGION, credentials: local.credentials });
 const doc = DynamoDBDocumentClient.from(client);
 await ensureTables(client, [{ def: ORDERS_TABLE, name: 'probe_a' }]);
 // B: the same table plus a local secondary index on `seq` (the event keyed by its client id instead of its seq).

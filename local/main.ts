@@ -6,6 +6,7 @@
 import { ConfigError } from '../shared/runtime/config';
 import { createLogger, setLogSink } from '../shared/runtime/log';
 import { loadLocalConfig } from './config';
+import { CREDENTIALS_BANNER } from './credentials';
 import { startRuntime, type Runtime } from './runtime';
 
 async function main(): Promise<void> {
@@ -43,6 +44,8 @@ async function main(): Promise<void> {
     `  WebSocket  ws://127.0.0.1:${runtime.port}/ws?token=<token>`,
     `  HTTP API   http://127.0.0.1:${runtime.port}/api`,
     `  DynamoDB Local on port ${runtime.dynamodbPort} (reachable from the network: see README, security)`,
+    // The path only (the line ends with it): DynamoDB Local's key and the @connections signing secret.
+    `  ${CREDENTIALS_BANNER}${runtime.credentialsFile}`,
     '',
     `Waypost ready at ${runtime.url}`,
     '',

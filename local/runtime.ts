@@ -15,7 +15,8 @@ import { CONNECTIONS_TABLE, ORDERS_TABLE } from '../shared/store/tables';
 import type { LocalConfig } from './config';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DurabilityFence, installDurabilityFence } from './durability-fence';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, streamArnOf, type DynamoDbLocal } from './dynamodb';
+import { dataDirCredentials, inMemoryCredentials, type LocalCredentials } from './credentials';
+import { ensureTables, LOCAL_REGION, startDynamoDbLocal, streamArnOf, type DynamoDbLocal } from './dynamodb';
 import { freePort } from './free-port';
 import { decodedOrNull, LocalGateway, sendJson, type LocalRoute } from './gateway';
 import { demoTokens, seedDemo, type DemoUser } from './seed';
@@ -33,6 +34,10 @@ export interface Runtime {
   readonly gateway: LocalGateway;
   readonly pump: StreamPump;
   readonly sns: SnsStandIn;
+  /** The runtime's own credentials (DynamoDB Local's key, `@connections` signatures). */
+  readonly credentials: LocalCredentials;
+  /** The file (mode 0600) that holds them, for local tools: in the data dir, or a temp dir in memory. */
+  readonly credentialsFile: string;
   stop(): Promise<void>;
 }
 
@@ -50,11 +55,11 @@ const CONTENT_TYPES: Record<string, string> = {
  * Point this process's AWS clients and handler config at the local edges.
  * Handlers read config on first use, which is after this.
  */
-function configureProcess(env: Record<string, string>): void {
+function configureProcess(credentials: LocalCredentials, env: Record<string, string>): void {
   delete process.env.WAYPOST_JWKS_URL;
   Object.assign(process.env, {
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     AWS_REGION: LOCAL_REGION,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     ...env,
@@ -89,9 +94,12 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
   let ready = false;
   let demoUsers: (DemoUser & { token: string })[] = [];
   const dynamodbPort = cfg.dynamodbPort ?? (await freePort());
+  // A data dir keeps its key (its database is the key's file); in memory, a new one each start.
+  const held = cfg.inMemory ? inMemoryCredentials() : { ...dataDirCredentials(cfg.dataDir), remove: () => undefined };
+  const credentials = held.credentials;
 
   // Handlers are imported only now, so nothing reads config before it is set.
-  configureProcess({
+  configureProcess(credentials, {
     WAYPOST_JWT_SECRET: cfg.jwtSecret,
     WAYPOST_DYNAMODB_ENDPOINT: `http://127.0.0.1:${dynamodbPort}`,
     // The local gateway applies CONTRACT §5's frame rate on arrival (local/gateway.ts).
@@ -167,12 +175,14 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
     isReady: () => ready,
     // The token expiry the handlers keep on the connection item (moved on by `auth`).
     connectionExpiry: async (connectionId) => (await wiring.connectionStore().get(connectionId))?.exp ?? null,
+    managementCredentials: credentials,
   });
   const port = await gateway.listen();
   process.env.WAYPOST_CALLBACK_URL = `http://127.0.0.1:${port}`;
   process.env.WAYPOST_SNS_ENDPOINT = `http://127.0.0.1:${port}${SNS_PATH}`;
   // The fan-out runs in this process: its pushes reach the gateway without a
-  // socket round trip (the `@connections` HTTP API stays open for others).
+  // socket round trip (the `@connections` HTTP API answers only calls signed
+  // with the runtime's credentials).
   useManagementTransport(gateway.managementTransport());
 
   let dynamo: DynamoDbLocal | undefined;
@@ -181,7 +191,7 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
   let pump: StreamPump | undefined;
   let scheduler: Scheduler | undefined;
   try {
-    dynamo = await startDynamoDbLocal({ port: dynamodbPort, ...(cfg.inMemory ? {} : { dataDir: cfg.dataDir }) });
+    dynamo = await startDynamoDbLocal({ port: dynamodbPort, credentials, ...(cfg.inMemory ? {} : { dataDir: cfg.dataDir }) });
     const c = config();
     const ddb = dynamoClient();
     await ensureTables(ddb, [
@@ -191,12 +201,12 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
     // On a file database, nothing is acked before it would survive SIGKILL of
     // this whole process group (see local/durability-fence.ts; the pump's
     // GetRecords is its own fence). In memory nothing survives anyway.
-    fenceClient = cfg.inMemory || !cfg.durabilityFence ? undefined : new DynamoDBClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 4 });
+    fenceClient = cfg.inMemory || !cfg.durabilityFence ? undefined : new DynamoDBClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials, maxAttempts: 4 });
     const fence = fenceClient === undefined ? undefined : new DurabilityFence(fenceClient, c.ordersTable);
     if (fence !== undefined) installDurabilityFence(ddb, fence);
     else if (!cfg.inMemory) log.warn('durability fence off (WAYPOST_DURABILITY_FENCE=0): an acked post may be lost if DynamoDB Local is killed');
     durability = fence;
-    const streams = new DynamoDBStreamsClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    const streams = new DynamoDBStreamsClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials });
     const streamPump = new StreamPump({
       client: streams,
       streamArn: await streamArnOf(ddb, c.ordersTable),
@@ -234,6 +244,8 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
       gateway,
       pump: streamPump,
       sns,
+      credentials,
+      credentialsFile: held.file,
       stop: async () => {
         if (stopped.done) return;
         stopped.done = true;
@@ -244,6 +256,7 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
         streams.destroy();
         fenceClient?.destroy();
         await dynamo?.stop();
+        held.remove();
       },
     };
   } catch (err) {
@@ -251,6 +264,7 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
     await gateway.close().catch(() => undefined);
     await pump?.stop().catch(() => undefined);
     await dynamo?.stop().catch(() => undefined);
+    held.remove();
     throw err;
   }
 }

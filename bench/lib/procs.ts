@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { credentialsFromBanner, type LocalCredentials } from '../../local/credentials';
 import { freePort } from '../../local/free-port';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -101,7 +102,7 @@ export interface WaypostOptions {
 }
 
 /** Waypost's local runtime as `npm start` runs it (`node --import tsx local/main.ts`). */
-export async function spawnWaypost(options: WaypostOptions): Promise<{ child: Child; port: number; dynamodbPort: number }> {
+export async function spawnWaypost(options: WaypostOptions): Promise<{ child: Child; port: number; dynamodbPort: number; credentials: LocalCredentials }> {
   const port = await freePort();
   const dynamodbPort = await freePort();
   const profileArgs =
@@ -129,7 +130,9 @@ export async function spawnWaypost(options: WaypostOptions): Promise<{ child: Ch
     'waypost',
   );
   await waitForLine(child, /Waypost ready at /, 'Waypost', 120_000);
-  return { child, port, dynamodbPort };
+  const credentials = credentialsFromBanner(child.output());
+  if (credentials === null) throw new Error(`Waypost printed no credentials file:\n${child.output()}`);
+  return { child, port, dynamodbPort, credentials };
 }
 
 // ------------------------------------------------------------ CPU from /proc

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, streamArnOf, type DynamoDbLocal } from '../../local/dynamodb';
+import { ensureTables, LOCAL_REGION, startDynamoDbLocal, streamArnOf, type DynamoDbLocal } from '../../local/dynamodb';
 import { freePort } from '../../local/free-port';
 import type { TableDef } from '../../shared/store/tables';
 
@@ -35,7 +35,7 @@ export async function startBenchDynamo(): Promise<BenchDynamo> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const dataDir = mkdtempSync(join(tmpdir(), 'waypost-bench-ddb-'));
   const local = await startDynamoDbLocal({ port: await freePort(), dataDir });
-  const client = new DynamoDBClient({ endpoint: local.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const client = new DynamoDBClient({ endpoint: local.endpoint, region: LOCAL_REGION, credentials: local.credentials });
   await ensureTables(client, [{ def: BENCH_TABLE_DEF, name: BENCH_TABLE }]);
   const streamArn = await streamArnOf(client, BENCH_TABLE);
   return {

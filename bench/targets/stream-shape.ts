@@ -18,7 +18,7 @@ import {
   GetShardIteratorCommand,
   TrimmedDataAccessException,
 } from '@aws-sdk/client-dynamodb-streams';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb';
+import { LOCAL_REGION } from '../../local/dynamodb';
 import { startBenchDynamo } from './dynamo';
 import { RoomServer, serve } from './room-server';
 
@@ -32,7 +32,7 @@ interface Shard {
 
 const db = await startBenchDynamo();
 const server = new RoomServer({ persist: db.put, broadcastAfterPersist: false });
-const streams = new DynamoDBStreamsClient({ endpoint: db.local.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+const streams = new DynamoDBStreamsClient({ endpoint: db.local.endpoint, region: LOCAL_REGION, credentials: db.local.credentials });
 const shards = new Map<string, Shard>();
 let running = true;
 let lastRefresh = 0;

@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { castOf, http, orderFor, uniqueTenant, type Cast } from '../support/client';
+import { runtimeCredentials, signedFetch } from '../support/management';
 import { connection, launch, screenshots, signIn, until, type Browser } from './browser';
 
 const url = inject('runtimeUrl');
@@ -86,7 +87,7 @@ describe('console: driver offline', () => {
     const conns = await http<{ connectionId: string; userAgent: string }[]>(url, 'GET', '/_local/connections');
     const mine = conns.body.filter((c) => c.userAgent === browser.userAgent);
     expect(mine).toHaveLength(1);
-    const killed = await fetch(`${url}/@connections/${encodeURIComponent(mine[0]!.connectionId)}`, { method: 'DELETE' });
+    const killed = await signedFetch(url, runtimeCredentials(), 'DELETE', `/@connections/${encodeURIComponent(mine[0]!.connectionId)}`);
     expect(killed.status).toBe(204);
     await expect
       .poll(async () => (await http<{ connectionId: string; userAgent: string }[]>(url, 'GET', '/_local/connections')).body.filter((c) => c.userAgent === browser.userAgent).map((c) => c.connectionId), { timeout: 10_000 })

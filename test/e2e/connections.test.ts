@@ -7,6 +7,7 @@
 import { beforeEach, describe, expect, inject, it } from 'vitest';
 import WebSocket, { type RawData } from 'ws';
 import { castOf, checkpoint, http, orderFor, uniqueId, uniqueTenant, type Cast, type Frame, socketPool } from '../support/client';
+import { runtimeCredentials, signedFetch } from '../support/management';
 
 const url = inject('runtimeUrl');
 const secret = inject('jwtSecret');
@@ -104,13 +105,13 @@ describe('a client that dies without a close handshake', () => {
 
   it('has the @connections API answer 410 for a connection that does not exist', async () => {
     const id = `${uniqueId('gone').slice(0, 20)}=`;
-    const post = await fetch(`${url}/@connections/${encodeURIComponent(id)}`, { method: 'POST', body: '{"type":"event"}' });
+    const post = await signedFetch(url, runtimeCredentials(), 'POST', `/@connections/${encodeURIComponent(id)}`, '{"type":"event"}');
     expect(post.status).toBe(410);
     await post.text();
-    const get = await fetch(`${url}/@connections/${encodeURIComponent(id)}`);
+    const get = await signedFetch(url, runtimeCredentials(), 'GET', `/@connections/${encodeURIComponent(id)}`);
     expect(get.status).toBe(410);
     await get.text();
-    const del = await fetch(`${url}/@connections/${encodeURIComponent(id)}`, { method: 'DELETE' });
+    const del = await signedFetch(url, runtimeCredentials(), 'DELETE', `/@connections/${encodeURIComponent(id)}`);
     expect(del.status).toBe(410);
     await del.text();
   });
@@ -131,14 +132,14 @@ describe("the @connections API's message limit", () => {
     try {
       const list = await http<{ connectionId: string; userAgent: string }[]>(url, 'GET', '/_local/connections');
       const id = list.body.find((c) => c.userAgent === userAgent)!.connectionId;
-      const at = `${url}/@connections/${encodeURIComponent(id)}`;
+      const at = `/@connections/${encodeURIComponent(id)}`;
 
-      const over = await fetch(at, { method: 'POST', body: 'x'.repeat(128 * 1024 + 1) });
+      const over = await signedFetch(url, runtimeCredentials(), 'POST', at, 'x'.repeat(128 * 1024 + 1));
       expect(over.status).toBe(413);
       expect(over.headers.get('x-amzn-errortype')).toBe('PayloadTooLargeException');
       await over.text();
 
-      const limit = await fetch(at, { method: 'POST', body: 'y'.repeat(128 * 1024) });
+      const limit = await signedFetch(url, runtimeCredentials(), 'POST', at, 'y'.repeat(128 * 1024));
       expect(limit.status).toBe(200);
       await limit.text();
       for (let i = 0; i < 100 && received.length === 0; i++) await sleep(20);

@@ -6,6 +6,7 @@
  */
 import { beforeEach, describe, expect, inject, it } from 'vitest';
 import { castOf, checkpoint, http, orderFor, uniqueId, uniqueTenant, WsClient, type Cast, type HttpResult } from '../support/client';
+import { runtimeCredentials, signedFetch } from '../support/management';
 import { parseCsv } from '../support/csv';
 
 const url = inject('runtimeUrl');
@@ -672,7 +673,7 @@ describe('malformed URLs are a 4xx, never a 5xx (CONTRACT §4)', () => {
   it('answers bad percent-encoding with 404 (console, API) or 400 (@connections)', async () => {
     expect((await http(url, 'GET', '/%E0')).status).toBe(404);
     expect((await http(url, 'GET', '/api/orders/%E0', { token: cast.dispatcher })).status).toBe(404);
-    expect((await http(url, 'DELETE', '/@connections/%E0')).status).toBe(400);
+    expect((await signedFetch(url, runtimeCredentials(), 'DELETE', '/@connections/%E0')).status).toBe(400);
   });
 });
 

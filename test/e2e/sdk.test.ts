@@ -15,6 +15,7 @@ import { WaypostClient, WaypostRequestError, type ConnectionState, type RoomRevo
 import { tokenTimes } from '../../web/sdk/token';
 import type { KeyValueStorage } from '../../web/sdk/outbox';
 import { castOf, checkpoint, http, orderFor, uniqueTenant, WsClient, type Cast } from '../support/client';
+import { runtimeCredentials, signedFetch } from '../support/management';
 
 const url = inject('runtimeUrl');
 const secret = inject('jwtSecret');
@@ -44,7 +45,7 @@ async function killServerSide(userAgent: string) {
   const list = await http<{ connectionId: string; userAgent: string }[]>(url, 'GET', '/_local/connections');
   const mine = list.body.filter((c) => c.userAgent === userAgent);
   expect(mine).toHaveLength(1);
-  const res = await fetch(`${url}/@connections/${encodeURIComponent(mine[0]!.connectionId)}`, { method: 'DELETE' });
+  const res = await signedFetch(url, runtimeCredentials(), 'DELETE', `/@connections/${encodeURIComponent(mine[0]!.connectionId)}`);
   expect(res.status).toBe(204);
 }
 

@@ -3,7 +3,7 @@ import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dy
 import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Principal } from '../../shared/domain/model';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb';
+import { LOCAL_REGION } from '../../local/dynamodb';
 import { LimitExceededError } from '../../shared/domain/errors';
 import { DynamoConnectionStore } from '../../shared/store/connection-store';
 import { keys } from '../../shared/store/tables';
@@ -38,7 +38,7 @@ async function holdRooms(connectionId: string, rooms: string[]): Promise<void> {
  * item (`TransactionConflict`), before reaching the database.
  */
 function conflictingStore(conflicts: number): DynamoConnectionStore {
-  const client = new DynamoDBClient({ endpoint: inject('dynamodbEndpoint'), region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+  const client = new DynamoDBClient({ endpoint: inject('dynamodbEndpoint'), region: LOCAL_REGION, credentials: inject('dynamodbCredentials'), maxAttempts: 1 });
   let left = conflicts;
   client.middlewareStack.add(
     (next, context) => async (args) => {

@@ -10,7 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { DurabilityFence, FENCE_KEY, installDurabilityFence } from '../../local/durability-fence';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb';
+import { LOCAL_REGION } from '../../local/dynamodb';
 import { freePort } from '../../local/free-port';
 import { createTestTables, type TestTables } from '../support/tables';
 
@@ -22,7 +22,7 @@ beforeAll(async () => {
 
 /** A client for the fence whose requests are timed: when each was sent and answered (performance.now()). */
 function timedFenceClient(endpoint: string): { client: DynamoDBClient; requests: { sentAt: number; answeredAt?: number }[] } {
-  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: inject('dynamodbCredentials') });
   const requests: { sentAt: number; answeredAt?: number }[] = [];
   client.middlewareStack.add(
     (next) => async (args) => {
@@ -107,7 +107,7 @@ describe('installDurabilityFence', () => {
 
   it('fails the transaction\'s caller when no fence can be had: nothing is taken as durable', async () => {
     const deadPort = await freePort();
-    const deadFence = new DynamoDBClient({ endpoint: `http://127.0.0.1:${deadPort}`, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+    const deadFence = new DynamoDBClient({ endpoint: `http://127.0.0.1:${deadPort}`, region: LOCAL_REGION, credentials: inject('dynamodbCredentials'), maxAttempts: 1 });
     const t = await createTestTables(inject('dynamodbEndpoint'));
     installDurabilityFence(t.client, new DurabilityFence(deadFence, t.orders));
     await expect(

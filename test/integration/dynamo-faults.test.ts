@@ -7,7 +7,7 @@
 import { DynamoDBClient, ProvisionedThroughputExceededException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb';
+import { LOCAL_REGION } from '../../local/dynamodb';
 import type { Principal } from '../../shared/domain/model';
 import { DEFAULT_SLA_POLICY } from '../../shared/domain/sla';
 import { OrdersService } from '../../shared/services/orders-service';
@@ -28,7 +28,7 @@ beforeAll(async () => {
 
 /** A service whose DynamoDB client fails TransactWriteItems as `plan` says, call by call. */
 function faultyService(plan: Fault[], maxAttempts = 1) {
-  const client = new DynamoDBClient({ endpoint: inject('dynamodbEndpoint'), region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts });
+  const client = new DynamoDBClient({ endpoint: inject('dynamodbEndpoint'), region: LOCAL_REGION, credentials: inject('dynamodbCredentials'), maxAttempts });
   let call = 0;
   client.middlewareStack.add(
     (next, context) => async (args) => {

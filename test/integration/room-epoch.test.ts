@@ -8,7 +8,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb';
+import { LOCAL_REGION } from '../../local/dynamodb';
 import type { Principal } from '../../shared/domain/model';
 import { DEFAULT_SLA_POLICY } from '../../shared/domain/sla';
 import { createLogger } from '../../shared/runtime/log';
@@ -53,7 +53,7 @@ beforeAll(async () => {
 
 /** A process's stores on their own client, counting the membership queries it makes. */
 function processStores() {
-  const client = new DynamoDBClient({ endpoint: inject('dynamodbEndpoint'), region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const client = new DynamoDBClient({ endpoint: inject('dynamodbEndpoint'), region: LOCAL_REGION, credentials: inject('dynamodbCredentials') });
   const counts = { roomQueries: 0 };
   client.middlewareStack.add(
     (next, context) => async (args) => {

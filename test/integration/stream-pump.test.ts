@@ -6,7 +6,7 @@
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, streamArnOf } from '../../local/dynamodb';
+import { LOCAL_REGION, streamArnOf } from '../../local/dynamodb';
 import { StreamPump } from '../../local/stream-pump';
 import type { Principal } from '../../shared/domain/model';
 import { createLogger } from '../../shared/runtime/log';
@@ -38,7 +38,7 @@ afterEach(async () => {
 });
 
 function startPump(handler: (e: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>) {
-  const client = new DynamoDBStreamsClient({ endpoint: inject('dynamodbEndpoint'), region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const client = new DynamoDBStreamsClient({ endpoint: inject('dynamodbEndpoint'), region: LOCAL_REGION, credentials: inject('dynamodbCredentials') });
   pump = new StreamPump({ client, streamArn, handler, log: quiet, idleMs: 20, maxRetries: 5 });
   return pump.start();
 }

@@ -5,11 +5,16 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
+import { credentialsFromBanner, type LocalCredentials } from '../../local/credentials';
 import { freePort } from '../../local/free-port';
 
 export interface SpawnedRuntime {
   readonly url: string;
   readonly port: number;
+  /** Where its DynamoDB Local listens. */
+  readonly dynamodbPort: number;
+  /** The runtime's own credentials (DynamoDB Local's key, `@connections` signatures), from the file its banner names; null if it names none. */
+  readonly credentials: LocalCredentials | null;
   readonly child: ChildProcess;
   readonly output: () => string;
   /** SIGTERM and wait for exit. */
@@ -57,9 +62,14 @@ export async function spawnRuntime(env: Record<string, string> = {}, timeoutMs =
       fail(new Error(`runtime exited with ${code} before ready:\n${out}`));
     });
   });
+  const credentials = credentialsFromBanner(out);
+  const dynamodbPort = Number(/DynamoDB Local on port (\d+)/.exec(out)?.[1]);
+  if (!Number.isInteger(dynamodbPort)) throw new Error(`runtime printed no DynamoDB port:\n${out}`);
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    dynamodbPort,
+    credentials,
     child,
     output: () => out,
     stop: async () => {

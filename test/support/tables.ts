@@ -2,7 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ensureTables, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb';
+import { inject } from 'vitest';
+import { ensureTables, LOCAL_REGION } from '../../local/dynamodb';
 import { CONNECTIONS_TABLE, ORDERS_TABLE } from '../../shared/store/tables';
 
 export interface TestTables {
@@ -13,7 +14,7 @@ export interface TestTables {
 }
 
 export async function createTestTables(endpoint: string): Promise<TestTables> {
-  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: inject('dynamodbCredentials') });
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   const suffix = randomUUID().slice(0, 8);
   const orders = `orders-${suffix}`;
