@@ -22,7 +22,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { signLocalToken } from '../shared/runtime/auth';
-import { intFlag, numberFlag, parseArgs, usage, type FlagSpec } from './lib/args';
+import { intFlag, numberFlag, parseArgs, stringFlag, usage, type FlagSpec } from './lib/args';
 import { machineInfo } from './lib/machine';
 import { ROOT, spawnWaypost, stopAll, treeRssMib } from './lib/procs';
 import { revision } from './lib/revision';
@@ -36,7 +36,8 @@ const FLAGS: FlagSpec[] = [
   { name: 'seconds', kind: 'int', help: 'measured seconds per run (default 20)' },
   { name: 'stalled', kind: 'number', help: "fraction of each room's subscribers that stop reading in the second run (default 0.1)" },
   { name: 'text', kind: 'int', help: 'characters per message (default 2000)' },
-  { name: 'write', kind: 'switch', help: 'write bench/results/<date>-isolation.{json,md}' },
+  { name: 'write', kind: 'switch', help: 'write bench/results/<date>-isolation[-<tag>].{json,md}' },
+  { name: 'tag', kind: 'string', help: 'a suffix for the results files' },
   { name: 'help', kind: 'switch', help: 'this text' },
 ];
 
@@ -154,7 +155,10 @@ async function run(
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     scheduledAt[i] = due;
     const orderId = orders[i % opts.rooms]!;
-    acks.push(request(posters[i % posters.length]!, { action: 'message', messageId: `${label}-${i}`, orderId, text: `${marker}${i} ${padding}` }));
+    // The marker and the padding together are `--text` characters (the contract's limit is 4,000).
+    const head = `${marker}${i} `;
+    const text = head + padding.slice(0, Math.max(0, opts.text - head.length));
+    acks.push(request(posters[i % posters.length]!, { action: 'message', messageId: `${label}-${i}`, orderId, text }));
   }
   const replies = await Promise.all(acks);
   const refused = replies.filter((r) => r.type !== 'ack');
@@ -234,7 +238,8 @@ async function main(): Promise<void> {
     if (args.has('write')) {
       const dir = join(ROOT, 'bench', 'results');
       mkdirSync(dir, { recursive: true });
-      const name = `${new Date().toISOString().slice(0, 10)}-isolation`;
+      const tag = stringFlag(args, 'tag');
+      const name = `${new Date().toISOString().slice(0, 10)}-isolation${tag === undefined ? '' : `-${tag.replace(/[^\w-]/g, '')}`}`;
       writeFileSync(join(dir, `${name}.json`), `${JSON.stringify({ opts, results, ratio, machine: machineInfo(load), revision: revision() }, null, 2)}\n`);
       writeFileSync(join(dir, `${name}.md`), md);
       console.log(`wrote bench/results/${name}.{json,md}`);
