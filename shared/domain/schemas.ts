@@ -252,12 +252,20 @@ export type AssignBody = z.infer<typeof assignBodySchema>;
 /** The most items one HTTP list or timeline page may ask for (CONTRACT §4: `limit` is an integer in [1, 500]). */
 export const PAGE_LIMIT_MAX = 500;
 
-/** A query string's `limit`: an integer in [1, 500], with one plain message for anything else ("abc", "0", "2.5", "501"). */
-const limitSchema = z.coerce
-  .number({ error: `must be an integer from 1 to ${PAGE_LIMIT_MAX}` })
-  .int(`must be an integer from 1 to ${PAGE_LIMIT_MAX}`)
-  .min(1, `must be an integer from 1 to ${PAGE_LIMIT_MAX}`)
-  .max(PAGE_LIMIT_MAX, `must be an integer from 1 to ${PAGE_LIMIT_MAX}`);
+/**
+ * A query string's whole number, written in plain decimal digits only: `1e2`,
+ * `0x10`, `2.0` and ` 1` are refused, not read as numbers by `Number()`.
+ */
+function queryInteger(message: string, min: number, max: number) {
+  return z
+    .string({ error: message })
+    .regex(/^[0-9]{1,16}$/, message)
+    .transform(Number)
+    .pipe(z.number().int(message).min(min, message).max(max, message));
+}
+
+/** A query string's `limit`: an integer in [1, 500], with one plain message for anything else ("abc", "0", "2.5", "501", "1e2"). */
+const limitSchema = queryInteger(`must be an integer from 1 to ${PAGE_LIMIT_MAX}`, 1, PAGE_LIMIT_MAX);
 
 export const listOrdersQuerySchema = z.object({
   status: statusSchema.optional(),
@@ -268,7 +276,7 @@ export const listOrdersQuerySchema = z.object({
   limit: limitSchema.optional(),
 });
 
-const sinceSeqSchema = z.coerce.number({ error: 'must be a whole number from 0' }).int('must be a whole number from 0').min(0, 'must be a whole number from 0');
+const sinceSeqSchema = queryInteger('must be a whole number from 0', 0, Number.MAX_SAFE_INTEGER);
 
 export const timelineQuerySchema = z.object({
   sinceSeq: sinceSeqSchema.optional(),

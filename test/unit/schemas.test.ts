@@ -385,9 +385,13 @@ describe('HTTP query schemas', () => {
     expect(parseOrThrow(listOrdersQuerySchema, { limit: '500' })).toEqual({ limit: 500 });
   });
 
-  it.each(['abc', '0', '2.5', '501', '-1', ''])('limit=%j is VALIDATION with a message a person can read', (limit) => {
+  it.each(['abc', '0', '2.5', '501', '-1', '', '1e2', '0x10', '2.0', ' 1', '1 ', '+5'])('limit=%j is VALIDATION with a message a person can read', (limit) => {
     const err = expectInvalid(timelineQuerySchema, { limit }, 'limit');
     expect(err.message).toContain('"limit" must be an integer from 1 to 500');
+  });
+
+  it.each(['1e2', '0x10', '2.0', ' 3', '-0', '99999999999999999'])('sinceSeq=%j (not plain decimal digits, or past 2^53) is VALIDATION', (sinceSeq) => {
+    expectInvalid(timelineQuerySchema, { sinceSeq }, 'sinceSeq');
   });
 
   it('timeline query: sinceSeq >= 0, limit 1..500, both coerced from strings', () => {
