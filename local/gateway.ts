@@ -28,7 +28,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { WebSocketServer, type WebSocket } from 'ws';
 import { FRAME_BURST, rateLimitedReply, SEND_BUFFER_MAX_BYTES, SLOW_READER_CLOSE_CODE, TokenBucket } from '../shared/domain/limits';
 import { dict, ownValue } from '../shared/domain/user-keys';
-import { reqIdOf } from '../shared/services/realtime-service';
+import { reqIdOfText } from '../shared/services/realtime-service';
 import type { Logger } from '../shared/runtime/log';
 import { invoke, type LambdaHandler } from './lambda';
 import type { LocalCredentials } from './credentials';
@@ -322,14 +322,7 @@ export class LocalGateway {
    * not run. The frame is parsed only to find the `reqId`.
    */
   private refuseFrame(c: Connection, body: string, isBase64Encoded: boolean): void {
-    let reqId: string | undefined;
-    if (!isBase64Encoded && body.length <= WS_MESSAGE_MAX_BYTES) {
-      try {
-        reqId = reqIdOf(JSON.parse(body));
-      } catch {
-        // not JSON: no reqId to echo
-      }
-    }
+    const reqId = isBase64Encoded ? undefined : reqIdOfText(body);
     this.sendToClient(c, JSON.stringify(rateLimitedReply(reqId, c.bucket.waitMs(performance.now()))));
   }
 

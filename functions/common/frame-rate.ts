@@ -15,7 +15,7 @@
 import type { MiddlewareObj } from '@middy/core';
 import { rateLimitedReply, TokenBucket } from '../../shared/domain/limits';
 import { RecentMap } from '../../shared/runtime/recent-map';
-import { reqIdOf } from '../../shared/services/realtime-service';
+import { reqIdOfText } from '../../shared/services/realtime-service';
 import type { WsMessageEvent, WsResult } from './ws-events';
 
 /** Connections whose buckets one instance remembers; the least recently seen go first. */
@@ -42,14 +42,9 @@ export function frameRateLimit(
       buckets.set(connectionId, bucket);
       const at = now();
       if (bucket.take(at)) return undefined;
-      let reqId: string | undefined;
       const { body, isBase64Encoded } = request.event;
-      try {
-        const text = body != null && isBase64Encoded === true ? Buffer.from(body, 'base64').toString('utf8') : body;
-        if (typeof text === 'string' && text.length <= 128 * 1024) reqId = reqIdOf(JSON.parse(text));
-      } catch {
-        // not JSON: no reqId to echo
-      }
+      const text = body != null && isBase64Encoded === true ? Buffer.from(body, 'base64').toString('utf8') : body;
+      const reqId = typeof text === 'string' ? reqIdOfText(text) : undefined;
       // Returning early skips the handler (middy's early response).
       return { statusCode: 200, body: JSON.stringify(rateLimitedReply(reqId, bucket.waitMs(at))) };
     },

@@ -103,10 +103,25 @@ export interface RealtimeServiceDeps {
 }
 
 /** A request's `reqId` to echo: a non-empty string of at most 128 characters, else undefined. */
-export function reqIdOf(value: unknown): string | undefined {
+function reqIdOf(value: unknown): string | undefined {
   if (value === null || typeof value !== 'object') return undefined;
   const reqId = (value as { reqId?: unknown }).reqId;
   return typeof reqId === 'string' && reqId.length > 0 && reqId.length <= 128 ? reqId : undefined;
+}
+
+/**
+ * The `reqId` of a frame's text, for a reply to a frame that is refused
+ * before it is read as a request (too large, over its rate): undefined when
+ * the text is not JSON, has none, or is over 128 KiB (no frame can be; the
+ * text is not even parsed then).
+ */
+export function reqIdOfText(text: string): string | undefined {
+  if (text.length > 128 * 1024) return undefined;
+  try {
+    return reqIdOf(JSON.parse(text));
+  } catch {
+    return undefined;
+  }
 }
 
 export class RealtimeService {
@@ -145,13 +160,7 @@ export class RealtimeService {
     try {
       const text = body ?? '';
       if (Buffer.byteLength(text, 'utf8') > REQUEST_MAX_BYTES) {
-        let reqId: string | undefined;
-        try {
-          reqId = reqIdOf(JSON.parse(text));
-        } catch {
-          // too large and not JSON: no reqId to echo
-        }
-        return this.errorReply(new PayloadTooLargeError(REQUEST_MAX_BYTES), reqId);
+        return this.errorReply(new PayloadTooLargeError(REQUEST_MAX_BYTES), reqIdOfText(text));
       }
       try {
         parsed = JSON.parse(text);

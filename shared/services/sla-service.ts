@@ -248,7 +248,9 @@ export class SlaService {
     const byAlert = new Map<string, OwedSms[]>();
     for (const o of owed) {
       const key = `${o.tenant} ${o.item.alertId}`;
-      byAlert.set(key, [...(byAlert.get(key) ?? []), o]);
+      const list = byAlert.get(key);
+      if (list) list.push(o);
+      else byAlert.set(key, [o]);
     }
     const alerts = [...byAlert.values()].map((list) => list.sort((a, b) => a.item.level - b.item.level || a.item.index - b.item.index));
     const { taken } = roundRobin(alerts, (list) => list[0]!.tenant);

@@ -88,7 +88,11 @@ describe('the HTTP @connections API', () => {
     await expect.poll(() => received, { timeout: 5_000 }).toEqual(['{"type":"hello"}']);
     const get = await signedFetch(url, own, 'GET', at());
     expect(get.status).toBe(200);
-    expect(await get.json()).toMatchObject({ Identity: { SourceIp: expect.any(String) } });
+    // GetConnection's shape: times as ISO strings, and the caller's loopback address.
+    const described = (await get.json()) as { ConnectedAt: string; LastActiveAt: string; Identity: { SourceIp: string; UserAgent: string } };
+    expect(described.Identity.SourceIp).toMatch(/^(::ffff:)?127\.0\.0\.1$|^::1$/);
+    expect(new Date(described.ConnectedAt).toISOString()).toBe(described.ConnectedAt);
+    expect(Date.parse(described.LastActiveAt)).toBeGreaterThanOrEqual(Date.parse(described.ConnectedAt));
     const del = await signedFetch(url, own, 'DELETE', at());
     expect(del.status).toBe(204);
     await expect.poll(() => closed, { timeout: 5_000 }).toBe(true);
