@@ -28,7 +28,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { WebSocketServer, type WebSocket } from 'ws';
 import { FRAME_BURST, rateLimitedReply, SEND_BUFFER_MAX_BYTES, SLOW_READER_CLOSE_CODE, TokenBucket } from '../shared/domain/limits';
 import { dict, ownValue } from '../shared/domain/user-keys';
-import { reqIdOfText } from '../shared/services/realtime-service';
+import { reqIdOfText } from '../shared/domain/protocol';
 import type { Logger } from '../shared/runtime/log';
 import { invoke, type LambdaHandler } from './lambda';
 import type { LocalCredentials } from './credentials';

@@ -15,8 +15,8 @@
 import type { MiddlewareObj } from '@middy/core';
 import { rateLimitedReply, TokenBucket } from '../../shared/domain/limits';
 import { RecentMap } from '../../shared/runtime/recent-map';
-import { reqIdOfText } from '../../shared/services/realtime-service';
-import type { WsMessageEvent, WsResult } from './ws-events';
+import { reqIdOfText } from '../../shared/domain/protocol';
+import { frameText, type WsMessageEvent, type WsResult } from './ws-events';
 
 /** Connections whose buckets one instance remembers; the least recently seen go first. */
 const REMEMBERED_CONNECTIONS = 50_000;
@@ -42,9 +42,8 @@ export function frameRateLimit(
       buckets.set(connectionId, bucket);
       const at = now();
       if (bucket.take(at)) return undefined;
-      const { body, isBase64Encoded } = request.event;
-      const text = body != null && isBase64Encoded === true ? Buffer.from(body, 'base64').toString('utf8') : body;
-      const reqId = typeof text === 'string' ? reqIdOfText(text) : undefined;
+      const text = frameText(request.event);
+      const reqId = text === undefined ? undefined : reqIdOfText(text);
       // Returning early skips the handler (middy's early response).
       return { statusCode: 200, body: JSON.stringify(rateLimitedReply(reqId, bucket.waitMs(at))) };
     },

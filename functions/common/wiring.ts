@@ -61,7 +61,7 @@ export const realtimeService = once(
     new RealtimeService({
       orders: ordersService(),
       connections: connectionStore(),
-      alerts: { acknowledge: async (p, alertId) => ({ alert: await slaService().acknowledge(p, alertId) }) },
+      alerts: { acknowledge: (p, alertId) => slaService().acknowledge(p, alertId) },
       verifyToken: verifyToken(),
       closeConnection: (connectionId) => notifier().disconnect(connectionId),
       push: (connectionId, data) => notifier().send(connectionId, data),

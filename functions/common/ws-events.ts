@@ -30,6 +30,13 @@ export type WsMessageEvent = z.infer<typeof wsMessageEventSchema>;
 export const wsDisconnectEventSchema = z.object({ requestContext: requestContextSchema });
 export type WsDisconnectEvent = z.infer<typeof wsDisconnectEventSchema>;
 
+/** A message event's frame as text: base64 decoded when API Gateway says so (binary frames). */
+export function frameText(event: Pick<WsMessageEvent, 'body' | 'isBase64Encoded'>): string | undefined {
+  const { body, isBase64Encoded } = event;
+  if (body == null) return undefined;
+  return isBase64Encoded === true ? Buffer.from(body, 'base64').toString('utf8') : body;
+}
+
 /** What a WebSocket route integration returns; API Gateway sends `body` back on the socket. */
 export interface WsResult {
   statusCode: number;

@@ -5,22 +5,11 @@
 import { z } from 'zod';
 import { ValidationError } from './errors';
 import { STATUSES } from './statuses';
+import { roomSchema } from './rooms';
+import { clientText, idSchema } from './text';
 import { isUnsafeKey, UNSAFE_KEYS } from './user-keys';
 
-/**
- * A lone UTF-16 surrogate: text that is not well-formed Unicode. It cannot be
- * stored as it was sent (DynamoDB keeps UTF-8, where it becomes U+FFFD), so
- * two different ids would become one and a text would change.
- */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** A string a client sends: well-formed Unicode only (refused otherwise, naming the field). */
-export function clientText(): z.ZodString {
-  return z.string().refine((s) => !LONE_SURROGATE.test(s), 'must be well-formed Unicode (no lone surrogates)');
-}
-
-/** Ids: non-empty strings of at most 128 characters (CONTRACT §5), well-formed Unicode. */
-export const idSchema = clientText().min(1, 'must not be empty').max(128, 'must be at most 128 characters');
+export { clientText, idSchema } from './text';
 
 /** Tenants appear inside keys, so they are held to a safe alphabet. */
 export const tenantSchema = z
@@ -162,16 +151,7 @@ export const messageFrameSchema = z
   });
 export type MessageFrame = z.infer<typeof messageFrameSchema>;
 
-/** `order:<orderId>`, `retailer:<retailerId>` or `dispatch`. */
-export const roomSchema = z
-  .string()
-  .max(160)
-  .refine(
-    (r) =>
-      r === 'dispatch' ||
-      ((r.startsWith('order:') || r.startsWith('retailer:')) && idSchema.safeParse(r.slice(r.indexOf(':') + 1)).success),
-    { message: 'must be "order:<orderId>", "retailer:<retailerId>" or "dispatch"' },
-  );
+export { roomSchema } from './rooms';
 
 const seqSchema = z.number().int('must be an integer').min(0).max(Number.MAX_SAFE_INTEGER);
 
@@ -204,26 +184,6 @@ export const authFrameSchema = z.object({
   reqId: reqIdSchema,
   token: z.string().min(1, 'must not be empty').max(16_384, 'must be at most 16384 characters'),
 });
-
-/** Every client request, by action. */
-export const FRAME_SCHEMAS = {
-  subscribe: subscribeFrameSchema,
-  unsubscribe: unsubscribeFrameSchema,
-  checkpoint: checkpointFrameSchema,
-  message: messageFrameSchema,
-  read: readFrameSchema,
-  ackAlert: ackAlertFrameSchema,
-  ping: pingFrameSchema,
-  auth: authFrameSchema,
-} as const;
-
-export type Action = keyof typeof FRAME_SCHEMAS;
-export type Frame = { [A in Action]: z.infer<(typeof FRAME_SCHEMAS)[A]> }[Action];
-export type FrameOf<A extends Action> = z.infer<(typeof FRAME_SCHEMAS)[A]>;
-
-export function isAction(value: unknown): value is Action {
-  return typeof value === 'string' && Object.hasOwn(FRAME_SCHEMAS, value);
-}
 
 // ---------------------------------------------------------------- HTTP
 

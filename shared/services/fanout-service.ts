@@ -20,7 +20,7 @@
  */
 import type { OrderEvent } from '../domain/model';
 import type { OrderAccess } from '../domain/permissions';
-import { pushVerdict, revokedFrame, roomsForEvent } from '../domain/rooms';
+import { isResumableRoom, pushVerdict, revokedFrame, roomsForEvent } from '../domain/rooms';
 import type { Logger } from '../runtime/log';
 import { RecentMap } from '../runtime/recent-map';
 import type { ConnectionHolder, ConnectionStore, Membership } from '../store/connection-store';
@@ -111,7 +111,7 @@ export class FanoutService {
     const order: OrderAccess | undefined =
       routed.driverId === undefined ? undefined : { tenant, retailerId, ...(routed.driverId !== null && { driverId: routed.driverId }) };
     const rooms = roomsForEvent(event, retailerId);
-    const memberLists = await Promise.all(rooms.map((room) => this.membersOf(tenant, room, room.startsWith('order:') ? roomEpoch : undefined)));
+    const memberLists = await Promise.all(rooms.map((room) => this.membersOf(tenant, room, isResumableRoom(room) ? roomEpoch : undefined)));
     const key = `${tenant}/${event.orderId}/${event.seq}`;
     const reached = this.reached.get(key) ?? new Set<string>();
     const owed = this.owedRevokes.get(key) ?? new Map<string, OwedRevoke>();

@@ -1,29 +1,22 @@
 /**
- * The WebSocket API (CONTRACT §5), independent of how frames arrive: connect,
- * disconnect, and one reply for each client frame. Every frame is checked in
- * the same order: size, JSON, action, who is asking, fields, rights.
+ * The WebSocket API (CONTRACT §5), once a frame has been read: connect,
+ * disconnect, and the ack of each request, dispatched from one handler per
+ * action of the protocol table (`shared/domain/protocol.ts`). The transport
+ * (frame size, base64, JSON, `reqId`, the action's name, error replies) is
+ * the `$default` handler's middleware (`functions/common/ws-frame.ts`); here
+ * each request is checked in this order: who is asking, fields, rights.
  */
-import {
-  BadJsonError,
-  PayloadTooLargeError,
-  toPublicError,
-  UnauthorizedError,
-  UnknownActionError,
-  ValidationError,
-  type WaypostError,
-} from '../domain/errors';
+import { UnauthorizedError } from '../domain/errors';
 import type { Principal } from '../domain/model';
 import { authorizeRenewal } from '../domain/permissions';
-import { authorizeFeedRoom, parseRoom } from '../domain/rooms';
-import { FRAME_SCHEMAS, isAction, parseOrThrow, type Frame, type FrameOf } from '../domain/schemas';
+import { ackReply, errorReply, parseRequest, type Action, type AckFieldsOf, type ErrorReply, type RequestOf } from '../domain/protocol';
+import { kindOf, orderIdOfRoom, parseRoom } from '../domain/rooms';
+import type { AlertView } from '../domain/sla';
 import type { TokenVerifier, VerifiedToken } from '../runtime/auth';
 import type { Logger } from '../runtime/log';
 import { RecentMap } from '../runtime/recent-map';
 import type { ConnectionHolder, ConnectionStore } from '../store/connection-store';
 import type { OrdersService } from './orders-service';
-
-/** Requests over this many bytes are refused with PAYLOAD_TOO_LARGE. */
-export const REQUEST_MAX_BYTES = 64 * 1024;
 
 /**
  * The most bytes (UTF-8, the whole serialized frame) a subscribe ack may
@@ -72,14 +65,23 @@ export function fitCatchUp<T>(
   return { items: catchUp.items.slice(0, Math.min(n, catchUp.items.length - 1)), more: true };
 }
 
-export type Reply =
-  | ({ type: 'ack'; reqId?: string } & Record<string, unknown>)
-  | { type: 'error'; reqId?: string; code: WaypostError['code']; message: string; details?: unknown };
-
-/** Handles one action for a known principal; returns the ack's fields. */
+/** What `ackAlert` needs: acknowledging an alert as `p` (the SLA service). */
 export interface AlertActions {
-  acknowledge(p: Principal, alertId: string): Promise<Record<string, unknown>>;
+  /** @throws {NotFoundError} {ForbiddenError} as `SlaService.acknowledge` */
+  acknowledge(p: Principal, alertId: string): Promise<AlertView>;
 }
+
+/** Who sent a request, on which connection, and the `reqId` its ack will echo. */
+interface Call {
+  readonly holder: ConnectionHolder;
+  readonly connectionId: string;
+  readonly reqId: string | undefined;
+}
+
+/** One action's handler: a parsed request in, the ack's fields out; throws `WaypostError`s for error replies. */
+type ActionHandler<A extends Action> = (call: Call, request: RequestOf<A>) => Promise<AckFieldsOf<A>>;
+/** A handler for every action of the protocol table: a missing one does not compile. */
+type ActionHandlers = { readonly [A in Action]: ActionHandler<A> };
 
 export interface RealtimeServiceDeps {
   readonly orders: OrdersService;
@@ -100,28 +102,6 @@ export interface RealtimeServiceDeps {
   readonly push: (connectionId: string, data: string) => Promise<unknown>;
   readonly log: Logger;
   readonly now?: () => Date;
-}
-
-/** A request's `reqId` to echo: a non-empty string of at most 128 characters, else undefined. */
-function reqIdOf(value: unknown): string | undefined {
-  if (value === null || typeof value !== 'object') return undefined;
-  const reqId = (value as { reqId?: unknown }).reqId;
-  return typeof reqId === 'string' && reqId.length > 0 && reqId.length <= 128 ? reqId : undefined;
-}
-
-/**
- * The `reqId` of a frame's text, for a reply to a frame that is refused
- * before it is read as a request (too large, over its rate): undefined when
- * the text is not JSON, has none, or is over 128 KiB (no frame can be; the
- * text is not even parsed then).
- */
-export function reqIdOfText(text: string): string | undefined {
-  if (text.length > 128 * 1024) return undefined;
-  try {
-    return reqIdOf(JSON.parse(text));
-  } catch {
-    return undefined;
-  }
 }
 
 export class RealtimeService {
@@ -150,63 +130,45 @@ export class RealtimeService {
   }
 
   /**
-   * The one reply to a client frame. Never throws. Null when the reply has
-   * already been sent: a frame from a connection whose token has expired is
-   * answered `UNAUTHORIZED` over `@connections` and the connection is then
+   * The ack's fields for one request whose frame was read (`action` is one
+   * of the table's; `body` the whole JSON object): the connection's holder
+   * is looked up, the fields parsed (`VALIDATION`), then the action's handler
+   * decides. Throws the `WaypostError` to reply with. Null when the reply has
+   * already been sent: a request from a connection whose token has expired
+   * is answered `UNAUTHORIZED` over `@connections` and the connection is then
    * closed (CONTRACT §2: it lives no longer than its token).
+   *
+   * @throws {ValidationError} for bad fields; every error its action's handler throws
    */
-  async handleFrame(connectionId: string, body: string | undefined): Promise<Reply | null> {
-    let parsed: unknown;
+  async handle<A extends Action>(connectionId: string, action: A, body: unknown, reqId: string | undefined): Promise<AckFieldsOf<A> | null> {
     try {
-      const text = body ?? '';
-      if (Buffer.byteLength(text, 'utf8') > REQUEST_MAX_BYTES) {
-        return this.errorReply(new PayloadTooLargeError(REQUEST_MAX_BYTES), reqIdOfText(text));
-      }
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        throw new BadJsonError();
-      }
-      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-        throw new ValidationError('Invalid request: a frame must be a JSON object with an "action".', {
-          issues: [{ field: '(root)', message: 'must be an object' }],
-        });
-      }
-      const action = (parsed as { action?: unknown }).action;
-      if (action === undefined || typeof action !== 'string') {
-        throw new ValidationError('Invalid request: "action" is required and must be a string.', {
-          issues: [{ field: 'action', message: 'required string' }],
-        });
-      }
-      if (!isAction(action)) throw new UnknownActionError(action);
       const holder = await this.holderOf(connectionId);
-      const frame = parseOrThrow(FRAME_SCHEMAS[action], parsed, action) as Frame;
-      const reqId = reqIdOf(parsed);
-      const fields = await this.dispatch(holder, connectionId, frame, reqId);
-      return { type: 'ack', ...(reqId !== undefined && { reqId }), ...fields };
+      const request = parseRequest(action, body);
+      const handler: ActionHandler<A> = this.handlers[action];
+      return await handler({ holder, connectionId, reqId }, request);
     } catch (err) {
-      const reqId = reqIdOf(parsed);
-      if (err instanceof ExpiredConnectionError) {
-        await this.refuseAndClose(connectionId, this.errorReply(err, reqId));
-        return null;
-      }
-      const publicError = toPublicError(err);
-      if (publicError.code === 'INTERNAL') {
-        this.deps.log.error('frame failed', { connectionId, error: err });
-      }
-      return this.errorReply(publicError, reqId);
+      if (!(err instanceof ExpiredConnectionError)) throw err;
+      await this.refuseAndClose(connectionId, errorReply(err, reqId));
+      return null;
     }
   }
 
-  private errorReply(err: WaypostError, reqId: string | undefined): Reply {
-    return {
-      type: 'error',
-      ...(reqId !== undefined && { reqId }),
-      code: err.code,
-      message: err.message,
-      ...(err.details !== undefined && { details: err.details }),
-    };
-  }
+  /** The protocol table's server half: one handler per action. */
+  private readonly handlers: ActionHandlers = {
+    subscribe: (call, request) => this.subscribe(call, request),
+    unsubscribe: async ({ holder, connectionId }, { room }) => {
+      const left = await this.deps.connections.leave(connectionId, holder.principal.tenant, room);
+      const orderId = kindOf(parseRoom(room)).resumable ? orderIdOfRoom(room) : undefined;
+      if (left && orderId !== undefined) await this.deps.orders.roomChanged(holder.principal, orderId);
+      return { room };
+    },
+    checkpoint: ({ holder }, request) => this.deps.orders.checkpoint(holder.principal, request),
+    message: ({ holder }, request) => this.deps.orders.message(holder.principal, request),
+    read: ({ holder }, { orderId, seq }) => this.deps.orders.read(holder.principal, orderId, seq),
+    ackAlert: async ({ holder }, { alertId }) => ({ alert: await this.deps.alerts.acknowledge(holder.principal, alertId) }),
+    ping: async () => ({ now: this.now().toISOString() }),
+    auth: (call, request) => this.renew(call, request),
+  };
 
   /**
    * Who holds the connection, while its token lasts. A connection that is not
@@ -230,7 +192,7 @@ export class RealtimeService {
   }
 
   /** Send `reply` to an expired connection, then close it; it gets nothing after. */
-  private async refuseAndClose(connectionId: string, reply: Reply): Promise<void> {
+  private async refuseAndClose(connectionId: string, reply: ErrorReply): Promise<void> {
     try {
       await this.deps.push(connectionId, JSON.stringify(reply));
     } catch (err) {
@@ -243,33 +205,6 @@ export class RealtimeService {
     }
   }
 
-  /** The ack's fields for one parsed frame; `reqId` is the one the ack will echo. */
-  private async dispatch(holder: ConnectionHolder, connectionId: string, frame: Frame, reqId: string | undefined): Promise<Record<string, unknown>> {
-    const p = holder.principal;
-    switch (frame.action) {
-      case 'subscribe':
-        return this.subscribe(holder, connectionId, frame, reqId);
-      case 'unsubscribe': {
-        const left = await this.deps.connections.leave(connectionId, p.tenant, frame.room);
-        const room = parseRoom(frame.room);
-        if (left && room.type === 'order') await this.deps.orders.roomChanged(p, room.orderId);
-        return { room: frame.room };
-      }
-      case 'checkpoint':
-        return this.deps.orders.checkpoint(p, frame);
-      case 'message':
-        return this.deps.orders.message(p, frame);
-      case 'read':
-        return this.deps.orders.read(p, frame.orderId, frame.seq);
-      case 'ackAlert':
-        return this.deps.alerts.acknowledge(p, frame.alertId);
-      case 'ping':
-        return { now: this.now().toISOString() };
-      case 'auth':
-        return this.renew(holder, connectionId, frame);
-    }
-  }
-
   /**
    * `auth`: go on with a fresh token of the same identity. The token must
    * verify as at `$connect` (else `UNAUTHORIZED`) and prove the same sub,
@@ -277,7 +212,7 @@ export class RealtimeService {
    * failure. The connection and its memberships then live until the new
    * token's `exp`, which the ack carries (epoch seconds).
    */
-  private async renew(holder: ConnectionHolder, connectionId: string, frame: FrameOf<'auth'>): Promise<{ exp: number }> {
+  private async renew({ holder, connectionId }: Call, frame: RequestOf<'auth'>): Promise<{ exp: number }> {
     const next = await this.deps.verifyToken(frame.token);
     authorizeRenewal(holder.principal, next.principal);
     if (!(await this.deps.connections.renew(connectionId, next.exp))) {
@@ -297,23 +232,21 @@ export class RealtimeService {
    * 500, with `more: true` when cut. A connection holding 500 rooms gets
    * `LIMIT_EXCEEDED` for another one (see `ConnectionStore.join`).
    */
-  private async subscribe(
-    holder: ConnectionHolder,
-    connectionId: string,
-    frame: FrameOf<'subscribe'>,
-    reqId: string | undefined,
-  ): Promise<Record<string, unknown>> {
+  private async subscribe({ holder, connectionId, reqId }: Call, frame: RequestOf<'subscribe'>): Promise<AckFieldsOf<'subscribe'>> {
     const p = holder.principal;
     const room = parseRoom(frame.room);
-    if (room.type !== 'order') {
-      authorizeFeedRoom(p, room);
+    const kind = kindOf(room);
+    if (kind.access === 'principal') {
+      kind.authorize(p, room);
       await this.join(connectionId, frame.room, holder);
       return { room: frame.room };
     }
-    const joined = await this.deps.orders.joinRoom(p, room.orderId, () => this.join(connectionId, frame.room, holder), frame.sinceSeq);
+    const orderId = orderIdOfRoom(frame.room);
+    if (orderId === undefined) throw new Error(`no order for room ${frame.room}`);
+    const joined = await this.deps.orders.joinRoom(p, orderId, () => this.join(connectionId, frame.room, holder), frame.sinceSeq);
     const fields = { room: frame.room, headSeq: joined.headSeq };
     if (joined.catchUp === undefined) return fields;
-    return { ...fields, ...fitCatchUp({ type: 'ack', ...(reqId !== undefined && { reqId }), ...fields }, joined.catchUp) };
+    return { ...fields, ...fitCatchUp(ackReply(reqId, fields), joined.catchUp) };
   }
 
   /** Write the membership, carrying who holds it and until when (the fan-out checks both on every push). */

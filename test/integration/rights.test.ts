@@ -10,6 +10,8 @@
  */
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { wsDefaultHandler } from '../../functions/ws-default/handler';
+import { lambdaContext } from '../../local/lambda';
 import type { Principal } from '../../shared/domain/model';
 import { DEFAULT_SLA_POLICY } from '../../shared/domain/sla';
 import { createTokenVerifier } from '../../shared/runtime/auth';
@@ -267,7 +269,9 @@ describe('a frame from a connection whose token has expired', () => {
     return new RealtimeService({
       orders,
       connections,
-      alerts: { acknowledge: async () => ({}) },
+      alerts: {
+        acknowledge: () => Promise.reject(new Error('not asked in these tests')),
+      },
       verifyToken: createTokenVerifier({ mode: 'hs256', secret: 'rights-secret' }),
       closeConnection: async (connectionId) => {
         calls.push(`close ${connectionId}`);
@@ -278,6 +282,14 @@ describe('a frame from a connection whose token has expired', () => {
     });
   }
 
+  /** A frame through the `$default` handler over `service`: its reply, or null when none came back as the route response. */
+  async function sendFrame(service: RealtimeService, connectionId: string, frame: Record<string, unknown>): Promise<Record<string, unknown> | null> {
+    const handler = wsDefaultHandler({ service: () => service, log: () => createLogger() });
+    const event = { requestContext: { routeKey: '$default', connectionId, eventType: 'MESSAGE' as const }, body: JSON.stringify(frame), isBase64Encoded: false };
+    const result = await handler(event, lambdaContext('ws-default'));
+    return result.body === undefined ? null : (JSON.parse(result.body) as Record<string, unknown>);
+  }
+
   it('is refused with UNAUTHORIZED and the connection is closed, in a process that knew it and in one that did not', async () => {
     const exp = nowSeconds() + 2;
     const closed: string[] = [];
@@ -285,12 +297,12 @@ describe('a frame from a connection whose token has expired', () => {
     const knew = realtime(closed, calls);
     await knew.connect('late-1', holding(driverA, exp));
     await connections.put('late-2', holding(driverA, exp), new Date());
-    expect(await knew.handleFrame('late-1', JSON.stringify({ action: 'ping', reqId: 'p0' }))).toMatchObject({ type: 'ack', reqId: 'p0' });
+    expect(await sendFrame(knew, 'late-1', { action: 'ping', reqId: 'p0' })).toMatchObject({ type: 'ack', reqId: 'p0' });
 
     while (Date.now() < exp * 1000) await new Promise((r) => setTimeout(r, 20));
     for (const [service, id] of [[realtime(closed, calls), 'late-2'], [knew, 'late-1']] as const) {
       // The reply goes over @connections before the close (a route response after it would be lost).
-      const reply = await service.handleFrame(id, JSON.stringify({ action: 'ping', reqId: 'p1' }));
+      const reply = await sendFrame(service, id, { action: 'ping', reqId: 'p1' });
       expect(reply).toBeNull();
     }
     expect(closed).toEqual(['late-2', 'late-1']);
@@ -307,7 +319,7 @@ describe('a frame from a connection whose token has expired', () => {
     await here.connect('renewed-elsewhere', holding(driverA, exp));
     expect(await connections.renew('renewed-elsewhere', exp + 3600)).toBe(true);
     while (Date.now() < exp * 1000) await new Promise((r) => setTimeout(r, 20));
-    expect(await here.handleFrame('renewed-elsewhere', JSON.stringify({ action: 'ping', reqId: 'p' }))).toMatchObject({ type: 'ack', reqId: 'p' });
+    expect(await sendFrame(here, 'renewed-elsewhere', { action: 'ping', reqId: 'p' })).toMatchObject({ type: 'ack', reqId: 'p' });
     expect(closed).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { ValidationError } from '../../shared/domain/errors';
+import { ACTIONS, isAction } from '../../shared/domain/protocol';
 import {
   ackAlertFrameSchema,
   authFrameSchema,
@@ -9,8 +10,6 @@ import {
   checkpointFrameSchema,
   claimsSchema,
   createOrderBodySchema,
-  FRAME_SCHEMAS,
-  isAction,
   listOrdersQuerySchema,
   messageFrameSchema,
   parseOrThrow,
@@ -298,7 +297,7 @@ describe('read, ackAlert and ping frames', () => {
     const actions = ['subscribe', 'unsubscribe', 'checkpoint', 'message', 'read', 'ackAlert', 'ping', 'auth'];
 
     // Act + Assert
-    expect(Object.keys(FRAME_SCHEMAS).sort()).toEqual([...actions].sort());
+    expect(Object.keys(ACTIONS).sort()).toEqual([...actions].sort());
     for (const a of actions) expect(isAction(a)).toBe(true);
     for (const a of ['toString', 'constructor', '__proto__', 'Ping', '', 1]) expect(isAction(a)).toBe(false);
   });
@@ -518,7 +517,7 @@ describe('properties', () => {
   });
 
   const schemas: [string, z.ZodType][] = [
-    ...Object.entries(FRAME_SCHEMAS),
+    ...Object.entries(ACTIONS).map(([action, { request }]): [string, z.ZodType] => [action, request]),
     ['createOrderBody', createOrderBodySchema],
     ['claims', claimsSchema],
     ['assignBody', assignBodySchema],
@@ -530,7 +529,7 @@ describe('properties', () => {
   const jsonInputArb = fc.oneof(
     fc.jsonValue(),
     fc
-      .tuple(fc.constantFrom(...Object.keys(FRAME_SCHEMAS)), fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 8 }))
+      .tuple(fc.constantFrom(...Object.keys(ACTIONS)), fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 8 }))
       .map(([action, rest]) => ({ ...rest, action })),
     fc
       .tuple(fc.constantFrom(...STATUSES, 'lost'), fc.jsonValue())

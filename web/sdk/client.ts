@@ -24,6 +24,7 @@ import {
   type MessageFrame,
 } from '../../shared/domain/schemas';
 import type { ErrorCode } from '../../shared/domain/errors';
+import { isResumableRoom, orderIdOfRoom } from '../../shared/domain/rooms';
 import { FRAME_BURST, FRAMES_PER_SECOND, TokenBucket } from '../../shared/domain/limits';
 import { Outbox, type KeyValueStorage, type OutboxItem } from './outbox';
 import { renewAtMs, renewRetryMs, tokenTimes, type TokenTimes } from './token';
@@ -323,8 +324,9 @@ export class WaypostClient {
     this.emit('revoked', revoked);
   }
 
+  /** Order rooms replay from a seq; live feeds are re-read over HTTP after a drop (the rooms registry says which). */
   private isOrderRoom(room: Room): boolean {
-    return room.name.startsWith('order:');
+    return isResumableRoom(room.name);
   }
 
   private async join(room: Room): Promise<void> {
@@ -355,7 +357,8 @@ export class WaypostClient {
 
   /** Pages the rest of a long catch-up over HTTP. */
   private async catchUpOverHttp(room: Room): Promise<void> {
-    const orderId = room.name.slice('order:'.length);
+    const orderId = orderIdOfRoom(room.name);
+    if (orderId === undefined) return;
     for (;;) {
       const page = await this.http<{ items: OrderEvent[]; headSeq: number }>(
         `/api/orders/${encodeURIComponent(orderId)}/timeline?sinceSeq=${room.lastSeq}&limit=500`,

@@ -5,6 +5,7 @@
  * an Acknowledge button; assign a driver; filter by status and retailer.
  */
 import type { OrderView } from '../../../shared/domain/model';
+import { roomName } from '../../../shared/domain/rooms';
 import type { AlertView } from '../../../shared/domain/sla';
 import { CLOSED_STATUSES, STATUSES, type Status } from '../../../shared/domain/statuses';
 import type { OrderEvent } from '../../../shared/domain/model';
@@ -234,7 +235,7 @@ export const dispatcherBoard: View = (ctx, main) => {
     );
   }, 150);
 
-  const leave = ctx.client.subscribe('dispatch', {
+  const leave = ctx.client.subscribe(roomName({ type: 'dispatch' }), {
     onEvent: (e: OrderEvent) => {
       touched(e.orderId);
       if (e.kind === 'alert') refreshAlerts();

@@ -6,6 +6,7 @@
  */
 import type { OrderEvent, OrderView } from '../../../shared/domain/model';
 import { STATUS_TABLE, type Status } from '../../../shared/domain/statuses';
+import { orderRoomName } from '../../../shared/domain/rooms';
 import { dict } from '../../../shared/domain/user-keys';
 import { WaypostRequestError } from '../../sdk/client';
 import { describeError } from '../api';
@@ -227,7 +228,7 @@ export function orderPage(orderId: string): View {
       conversation.closeCompose();
     }
 
-    const leave = ctx.client.subscribe(`order:${orderId}`, { onEvent: apply, onRevoked: revoked }, 0);
+    const leave = ctx.client.subscribe(orderRoomName(orderId), { onEvent: apply, onRevoked: revoked }, 0);
     const offs = [
       ctx.client.on('outbox', () => render()),
       ctx.client.on('state', (s) => {

@@ -3,6 +3,7 @@
  * re-read over HTTP on every (re)connect). Each opens the order page.
  */
 import type { OrderEvent, OrderView } from '../../../shared/domain/model';
+import { roomName } from '../../../shared/domain/rooms';
 import { FINAL_STATUSES, STATUS_TABLE, STATUSES } from '../../../shared/domain/statuses';
 import { describeError } from '../api';
 import { cardKey, orderCard } from '../components/order-card';
@@ -93,7 +94,7 @@ export const retailerView: View = (ctx, main) => {
 
   const touched = orderRefresher(ctx, orders, render);
 
-  const leave = ctx.client.subscribe(`retailer:${retailerId}`, {
+  const leave = ctx.client.subscribe(roomName({ type: 'retailer', retailerId }), {
     onEvent: (e: OrderEvent) => {
       touched(e.orderId);
     },
