@@ -26,6 +26,7 @@ import type { LocalCredentials } from '../local/credentials';
 import { LOCAL_REGION } from '../local/dynamodb';
 import { roomsForEvent } from '../shared/domain/rooms';
 import { DEFAULT_SLA_POLICY } from '../shared/domain/sla';
+import { Requester } from '../web/sdk/requester';
 import type { OrderEvent } from '../shared/domain/model';
 import { signLocalToken, type TokenRequest } from '../shared/runtime/auth';
 import { ArgError, intFlag, numberFlag, parseArgs, stringFlag, usage, type FlagSpec } from './lib/args';
@@ -109,7 +110,8 @@ class Meter {
 }
 
 class Client {
-  private readonly waiters = new Map<string, (f: Frame) => void>();
+  /** The SDK's requester: pairs each reply with its request. */
+  private readonly requester: Requester;
   readonly events: OrderEvent[] = [];
   private readonly watchers: { match: (e: OrderEvent) => boolean; resolve: () => void }[] = [];
   private openedAt = 0;
@@ -121,6 +123,7 @@ class Client {
     private readonly ws: WebSocket,
     private readonly meter: Meter,
   ) {
+    this.requester = new Requester({ send: (text) => ws.send(text), timeoutMs: 30_000 });
     ws.on('message', (data: RawData) => {
       const text = data.toString();
       const f = JSON.parse(text) as Frame;
@@ -130,13 +133,7 @@ class Client {
         const type = f.type === 'event' ? `event ${String(f.room).split(':')[0]}` : String(f.type);
         meter.outByType.set(type, (meter.outByType.get(type) ?? 0) + 1);
       }
-      if (typeof f.reqId === 'string') {
-        const w = this.waiters.get(f.reqId);
-        if (w !== undefined) {
-          this.waiters.delete(f.reqId);
-          w(f);
-        }
-      }
+      this.requester.receive(f);
       if (f.type === 'event') {
         const e = f.event as OrderEvent;
         this.events.push(e);
@@ -185,14 +182,8 @@ class Client {
       this.unmetered.add(reqId);
     }
     const started = performance.now();
-    const reply = await new Promise<Frame>((ok, fail) => {
-      const timer = setTimeout(() => fail(new Error(`no reply to ${action}`)), 30_000);
-      this.waiters.set(reqId, (f) => {
-        clearTimeout(timer);
-        ok(f);
-      });
-      this.ws.send(text);
-    });
+    // The requester sends exactly `text` (the frame with this reqId), the size metered above.
+    const reply = (await this.requester.exchange(frame, { reqId })) as Frame;
     this.meter.time(action, performance.now() - started);
     if (reply.type === 'ack' && typeof reply.orderId === 'string' && typeof reply.seq === 'number') {
       this.meter.ackAt.set(`${reply.orderId}#${reply.seq}`, performance.now());

@@ -22,6 +22,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { signLocalToken } from '../shared/runtime/auth';
+import { Requester } from '../web/sdk/requester';
 import { intFlag, numberFlag, parseArgs, stringFlag, usage, type FlagSpec } from './lib/args';
 import { machineInfo } from './lib/machine';
 import { ROOT, spawnWaypost, stopAll, treeRssMib } from './lib/procs';
@@ -66,20 +67,21 @@ function open(url: string): Promise<WebSocket> {
   });
 }
 
-/** Send one request and wait for its reply. */
-function request(ws: WebSocket, frame: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const reqId = randomUUID();
-  return new Promise((resolve) => {
-    const onMessage = (data: WebSocket.RawData) => {
-      const reply = JSON.parse(data.toString()) as Record<string, unknown>;
-      if (reply.reqId !== reqId) return;
-      ws.off('message', onMessage);
-      resolve(reply);
-    };
-    ws.on('message', onMessage);
-    ws.send(JSON.stringify({ ...frame, reqId }));
-  });
+/** Send one request and wait for its reply, through the SDK's requester (one per socket). */
+async function request(ws: WebSocket, frame: Record<string, unknown>): Promise<Record<string, unknown>> {
+  let requester = requesters.get(ws);
+  if (requester === undefined) {
+    const made = new Requester({ send: (text) => ws.send(text), timeoutMs: 30_000, newReqId: randomUUID });
+    // Parsed only while a request waits: the measured pushes are parsed once, by their own listener.
+    ws.on('message', (data: WebSocket.RawData) => {
+      if (made.waiting > 0) made.receive(JSON.parse(data.toString()) as Record<string, unknown>);
+    });
+    requesters.set(ws, made);
+    requester = made;
+  }
+  return (await requester.exchange(frame)) as Record<string, unknown>;
 }
+const requesters = new WeakMap<WebSocket, Requester>();
 
 async function run(
   base: string,

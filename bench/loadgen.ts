@@ -18,6 +18,7 @@
  */
 import WebSocket, { type RawData } from 'ws';
 import { signLocalToken, type TokenRequest } from '../shared/runtime/auth';
+import { Requester } from '../web/sdk/requester';
 import { Samples } from './lib/stats';
 import type { LoadgenConfig, LoadgenMessage, OrchestratorMessage, SetupSummary, StepResult } from './protocol';
 
@@ -29,21 +30,14 @@ const DRAIN_MS = 30_000;
 const monoUs = () => Number(process.hrtime.bigint() / 1000n);
 
 class Conn {
-  readonly pending = new Map<string, (f: Frame) => void>();
+  /** The SDK's requester: setup requests wait for their replies; posts in a step are fire-and-forget. */
+  readonly requester: Requester;
   closed = false;
-  constructor(readonly ws: WebSocket) {}
-  request(frame: Frame, reqId: string, timeoutMs = 30_000): Promise<Frame> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(reqId);
-        reject(new Error(`no reply to ${String(frame.action)} ${reqId} in ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pending.set(reqId, (f) => {
-        clearTimeout(timer);
-        resolve(f);
-      });
-      this.ws.send(JSON.stringify({ ...frame, reqId }));
-    });
+  constructor(readonly ws: WebSocket) {
+    this.requester = new Requester({ send: (text) => ws.send(text), timeoutMs: 30_000 });
+  }
+  async request(frame: Frame, reqId: string): Promise<Frame> {
+    return (await this.requester.exchange(frame, { reqId })) as Frame;
   }
 }
 
@@ -133,15 +127,7 @@ class LoadGenerator {
         } catch {
           return;
         }
-        const reqId = f.reqId;
-        if (typeof reqId === 'string') {
-          const waiter = conn.pending.get(reqId);
-          if (waiter !== undefined) {
-            conn.pending.delete(reqId);
-            waiter(f);
-            return;
-          }
-        }
+        if (conn.requester.receive(f)) return;
         onFrame(conn, f, now);
       });
       ws.once('open', () => resolve(conn));

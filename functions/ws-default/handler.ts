@@ -24,7 +24,7 @@ import { replyResult, wsFrame, type FrameContext } from '../common/ws-frame';
  * The `$default` handler over a service (composed once per process; tests
  * pass their own service and clock).
  */
-export function wsDefaultHandler(deps: { service: () => RealtimeService; log: () => Logger; frameLimit?: () => boolean }) {
+export function wsDefaultHandler(deps: { service: () => Pick<RealtimeService, 'handle'>; log: () => Logger; frameLimit?: () => boolean }) {
   return middy<WsMessageEvent, WsResult, Error, FrameContext>(async (event: WsMessageEvent, context: FrameContext): Promise<WsResult> => {
     const frame = context.wsFrame;
     if (frame === undefined) throw new Error('ws-frame middleware did not run');

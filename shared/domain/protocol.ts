@@ -93,7 +93,7 @@ export type AckOf<A extends Action> = { type: 'ack'; reqId?: string } & AckField
 /** `Omit` over each member of a union (a checkpoint request is a union on `status`). */
 export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 /** What a caller passes to send a request: the request without its `reqId` (the requester sets it). */
-export type RequestInput<A extends Action> = DistributiveOmit<RequestOf<A>, 'reqId'>;
+export type RequestInput<A extends Action> = DistributiveOmit<RequestOf<A>, 'reqId'> & { readonly action: A };
 
 export function isAction(value: unknown): value is Action {
   return typeof value === 'string' && Object.hasOwn(ACTIONS, value);

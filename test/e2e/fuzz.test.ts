@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { ERROR_CODES } from '../../shared/domain/errors';
+import { ACTIONS as PROTOCOL_ACTIONS } from '../../shared/domain/protocol';
 import { STATUSES } from '../../shared/domain/statuses';
 import { castOf, http, orderFor, socketPool, uniqueTenant, type Cast, type Frame } from '../support/client';
 
@@ -20,7 +21,8 @@ beforeAll(async () => {
   orderId = await orderFor(url, cast);
 });
 
-const ACTIONS = ['subscribe', 'unsubscribe', 'checkpoint', 'message', 'read', 'ackAlert', 'ping', 'auth'];
+/** Every action of the protocol table, so a new one is fuzzed too. */
+const ACTIONS = Object.keys(PROTOCOL_ACTIONS);
 const value = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.integer(),

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach } from 'vitest';
 import WebSocket from 'ws';
 import { signLocalToken, type TokenRequest } from '../../shared/runtime/auth';
+import { Requester } from '../../web/sdk/requester';
 
 export interface HttpResult<T = unknown> {
   status: number;
@@ -48,15 +49,19 @@ export class WsClient {
   /** Each received frame's size on the wire, in UTF-8 bytes. */
   private readonly sizes = new WeakMap<Frame, number>();
   private readonly waiters: { match: (f: Frame) => boolean; resolve: (f: Frame) => void }[] = [];
+  /** The SDK's requester: pairs each reply with its request by reqId. */
+  private readonly requester: Requester;
   closeCode: number | undefined;
   readonly closed: Promise<number>;
 
   private constructor(readonly socket: WebSocket) {
+    this.requester = new Requester({ send: (text) => socket.send(text), newReqId: randomUUID });
     socket.on('message', (data) => {
       const text = data.toString();
       const frame = JSON.parse(text) as Frame;
       this.sizes.set(frame, Buffer.byteLength(text, 'utf8'));
       this.frames.push(frame);
+      this.requester.receive(frame);
       for (const w of [...this.waiters]) {
         if (w.match(frame)) {
           this.waiters.splice(this.waiters.indexOf(w), 1);
@@ -102,9 +107,9 @@ export class WsClient {
   async request(frame: Frame, timeoutMs = 10_000, rateLimited: 'retry' | 'answer' = 'retry'): Promise<Frame> {
     const reqId = (frame.reqId as string | undefined) ?? randomUUID();
     for (;;) {
-      const reply = this.next((f) => (f.type === 'ack' || f.type === 'error') && f.reqId === reqId, timeoutMs);
-      this.socket.send(JSON.stringify({ ...frame, reqId }));
-      const answer = await reply;
+      const answer = (await this.requester.exchange(frame, { reqId, timeoutMs }).catch((err: unknown) => {
+        throw new Error(`${err instanceof Error ? err.message : String(err)} Last frames: ${JSON.stringify(this.frames.slice(-5))}`);
+      })) as Frame;
       if (rateLimited === 'answer' || answer.code !== 'RATE_LIMITED') return answer;
       await new Promise((r) => setTimeout(r, (answer.details as { retryAfterMs?: number } | undefined)?.retryAfterMs ?? 100));
     }

@@ -24,9 +24,11 @@ import {
   type MessageFrame,
 } from '../../shared/domain/schemas';
 import type { ErrorCode } from '../../shared/domain/errors';
+import type { AckOf, Action, RequestInput } from '../../shared/domain/protocol';
 import { isResumableRoom, orderIdOfRoom } from '../../shared/domain/rooms';
 import { FRAME_BURST, FRAMES_PER_SECOND, TokenBucket } from '../../shared/domain/limits';
 import { Outbox, type KeyValueStorage, type OutboxItem } from './outbox';
+import { Requester, WaypostRequestError } from './requester';
 import { renewAtMs, renewRetryMs, tokenTimes, type TokenTimes } from './token';
 
 /** The close code of a socket whose token expired (CONTRACT §2). */
@@ -78,17 +80,7 @@ export interface WaypostClientOptions {
   readonly random?: () => number;
 }
 
-/** A refused request: the contract's error code and message. */
-export class WaypostRequestError extends Error {
-  constructor(
-    readonly code: ErrorCode | 'OFFLINE' | 'TIMEOUT' | 'DISCONNECTED',
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-    this.name = 'WaypostRequestError';
-  }
-}
+export { WaypostRequestError };
 
 /**
  * The client's own pace, 90% of the server's rate and burst (CONTRACT §5), so
@@ -102,32 +94,14 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 /** Errors after which the same request may succeed later: the outbox keeps the post and retries. */
 const RETRYABLE: ReadonlySet<string> = new Set(['INTERNAL', 'RATE_LIMITED', 'TIMEOUT', 'DISCONNECTED', 'UNAUTHORIZED']);
 
-export type Ack = Record<string, unknown> & { type: 'ack'; reqId?: string };
-/** A checkpoint's ack (CONTRACT §5, §3). */
-export interface CheckpointAck extends Ack {
-  orderId: string;
-  seq: number;
-  /** The order's status after the checkpoint: for a late one, its current status, not the one posted. */
-  status: string;
-  duplicate: boolean;
-  /**
-   * False when the checkpoint was late (it happened before the checkpoint
-   * that set the order's current status): recorded with `late: true`, status
-   * unchanged. True for every other checkpoint.
-   */
-  applied: boolean;
-}
-export interface MessageAck extends Ack {
-  orderId: string;
-  seq: number;
-  duplicate: boolean;
-}
-export interface SubscribeAck extends Ack {
-  room: string;
-  headSeq?: number;
-  items?: OrderEvent[];
-  more?: boolean;
-}
+/** The ack of any action, typed by the protocol table (`shared/domain/protocol.ts`). */
+export type Ack = AckOf<Action>;
+/** A checkpoint's ack (CONTRACT §5, §3): `applied` is false for a late one, and `status` is then the order's current status. */
+export type CheckpointAck = AckOf<'checkpoint'>;
+export type MessageAck = AckOf<'message'>;
+export type SubscribeAck = AckOf<'subscribe'>;
+/** The ack of a queued post. */
+export type PostAck = AckOf<'checkpoint' | 'message'>;
 
 type Input<F> = Omit<F, 'action' | 'reqId'>;
 export type CheckpointInput = Omit<Input<CheckpointFrame>, 'eventId'> & { eventId?: string };
@@ -166,17 +140,11 @@ interface Room {
   joinedOnce: boolean;
 }
 
-interface Pending {
-  resolve: (ack: Ack) => void;
-  reject: (err: WaypostRequestError) => void;
-  timer: ReturnType<typeof setTimeout>;
-}
-
 /** What a client tells its listeners. */
 export interface ClientEvents {
   state: ConnectionState;
   outbox: readonly OutboxItem[];
-  delivered: { item: OutboxItem; ack: Ack };
+  delivered: { item: OutboxItem; ack: PostAck };
   rejected: { item: OutboxItem; error: WaypostRequestError };
   /** A room ended for good (see `RoomRevoked`). */
   revoked: RoomRevoked;
@@ -200,7 +168,8 @@ export class WaypostClient {
   private renewTimer: ReturnType<typeof setTimeout> | undefined;
   /** The `exp` (epoch seconds) of the token the open connection lives on. */
   private tokenExp: number | undefined;
-  private readonly pending = new Map<string, Pending>();
+  /** Pairs replies with requests on the current socket (a new one per socket). */
+  private requester: Requester | undefined;
   /** Paces this connection's frames under the server's rate; a new connection starts with a full burst. */
   private sendBucket = new TokenBucket(SEND_RATE, SEND_BURST);
   private readonly rooms = new Map<string, Room>();
@@ -217,7 +186,7 @@ export class WaypostClient {
     expired: new Set(),
   };
   /** Promises of posts made in this session, settled when their outbox item is. */
-  private readonly waiting = new Map<string, { resolve: (ack: Ack) => void; reject: (e: WaypostRequestError) => void }>();
+  private readonly waiting = new Map<string, { resolve: (ack: PostAck) => void; reject: (e: WaypostRequestError) => void }>();
 
   constructor(private readonly options: WaypostClientOptions) {
     this.outbox = new Outbox(options.storage, options.outboxKey ?? 'waypost.outbox');
@@ -333,11 +302,11 @@ export class WaypostClient {
     room.buffer = [];
     const resume = this.isOrderRoom(room) && room.lastSeq >= 0;
     try {
-      const ack = (await this.request({
+      const ack = await this.request({
         action: 'subscribe',
         room: room.name,
         ...(resume && { sinceSeq: room.lastSeq }),
-      })) as SubscribeAck;
+      });
       if (this.isOrderRoom(room)) {
         if (room.lastSeq < 0) room.lastSeq = ack.headSeq ?? 0;
         for (const e of ack.items ?? []) this.deliver(room, e);
@@ -417,16 +386,16 @@ export class WaypostClient {
     return this.enqueue({ id: frame.messageId, kind: 'message', frame, queuedAt: new Date().toISOString() }) as Promise<MessageAck>;
   }
 
-  read(orderId: string, seq: number): Promise<Ack> {
+  read(orderId: string, seq: number): Promise<AckOf<'read'>> {
     return this.request({ action: 'read', orderId, seq });
   }
 
-  ackAlert(alertId: string): Promise<Ack> {
+  ackAlert(alertId: string): Promise<AckOf<'ackAlert'>> {
     return this.request({ action: 'ackAlert', alertId });
   }
 
-  private enqueue(item: OutboxItem): Promise<Ack> {
-    const settled = new Promise<Ack>((resolve, reject) => this.waiting.set(item.id, { resolve, reject }));
+  private enqueue(item: OutboxItem): Promise<PostAck> {
+    const settled = new Promise<PostAck>((resolve, reject) => this.waiting.set(item.id, { resolve, reject }));
     this.outbox.push(item);
     this.emit('outbox', this.outbox.items());
     void this.drain();
@@ -441,9 +410,9 @@ export class WaypostClient {
       while (this.stateValue === 'open') {
         const item = this.outbox.peek();
         if (item === undefined) return;
-        let ack: Ack;
+        let ack: PostAck;
         try {
-          ack = await this.request({ ...item.frame });
+          ack = await this.request(item.frame);
         } catch (err) {
           const error = err instanceof WaypostRequestError ? err : new WaypostRequestError('INTERNAL', String(err));
           if (RETRYABLE.has(error.code)) {
@@ -480,7 +449,7 @@ export class WaypostClient {
    * never reported to the caller. A request that is still waiting for its
    * turn when the socket drops fails with `OFFLINE`.
    */
-  async request(frame: Record<string, unknown>): Promise<Ack> {
+  async request<A extends Action>(frame: RequestInput<A>): Promise<AckOf<A>> {
     for (;;) {
       await this.pace();
       try {
@@ -502,20 +471,12 @@ export class WaypostClient {
     }
   }
 
-  private requestOnce(frame: Record<string, unknown>): Promise<Ack> {
-    const socket = this.socket;
-    if (socket === undefined || this.stateValue !== 'open') {
+  private requestOnce<A extends Action>(frame: RequestInput<A>): Promise<AckOf<A>> {
+    const requester = this.requester;
+    if (requester === undefined || this.stateValue !== 'open') {
       return Promise.reject(new WaypostRequestError('OFFLINE', 'Not connected.'));
     }
-    const reqId = newId('req');
-    return new Promise<Ack>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(reqId);
-        reject(new WaypostRequestError('TIMEOUT', 'No reply in time.'));
-      }, this.options.requestTimeoutMs ?? 15_000);
-      this.pending.set(reqId, { resolve, reject, timer });
-      socket.send(JSON.stringify({ ...frame, reqId }));
-    });
+    return requester.request(frame);
   }
 
   /** GET from the HTTP API with this client's token. */
@@ -556,6 +517,12 @@ export class WaypostClient {
       return;
     }
     this.socket = socket;
+    const requester = new Requester({
+      send: (text) => socket.send(text),
+      timeoutMs: this.options.requestTimeoutMs ?? 15_000,
+      newReqId: () => newId('req'),
+    });
+    this.requester = requester;
     socket.onopen = () => {
       this.attempt = 0;
       this.sendBucket = new TokenBucket(SEND_RATE, SEND_BURST);
@@ -575,11 +542,8 @@ export class WaypostClient {
       this.socket = undefined;
       clearInterval(this.keepAliveTimer);
       clearTimeout(this.renewTimer);
-      for (const [id, p] of this.pending) {
-        clearTimeout(p.timer);
-        p.reject(new WaypostRequestError('DISCONNECTED', 'The connection dropped before the reply.'));
-        this.pending.delete(id);
-      }
+      this.requester = undefined;
+      requester.failAll(new WaypostRequestError('DISCONNECTED', 'The connection dropped before the reply.'));
       if (ev.code === TOKEN_EXPIRED_CLOSE_CODE && typeof this.options.token === 'string') {
         // The token ran out and there is nothing to renew it with: reconnecting would only be refused.
         this.wanted = false;
@@ -648,13 +612,7 @@ export class WaypostClient {
       this.revoke(String(frame.room), String(frame.reason));
       return;
     }
-    const reqId = typeof frame.reqId === 'string' ? frame.reqId : undefined;
-    const p = reqId === undefined ? undefined : this.pending.get(reqId);
-    if (p === undefined || reqId === undefined) return;
-    this.pending.delete(reqId);
-    clearTimeout(p.timer);
-    if (frame.type === 'ack') p.resolve(frame as Ack);
-    else p.reject(new WaypostRequestError(frame.code as ErrorCode, String(frame.message), frame.details));
+    this.requester?.receive(frame);
   }
 
   private setState(s: ConnectionState): void {
