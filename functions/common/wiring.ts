@@ -4,9 +4,9 @@
  */
 import { createTokenVerifier, type TokenVerifier } from '../../shared/runtime/auth';
 import { documentClient, managementClient, snsClient } from '../../shared/runtime/clients';
-import { config, ConfigError } from '../../shared/runtime/config';
+import { config, ConfigError, logLevelFrom } from '../../shared/runtime/config';
 import { CursorCodec } from '../../shared/runtime/cursor';
-import { createLogger, type Logger } from '../../shared/runtime/log';
+import { createLogger, setLogLevel, type Logger } from '../../shared/runtime/log';
 import { FanoutService } from '../../shared/services/fanout-service';
 import { OrdersService } from '../../shared/services/orders-service';
 import { RealtimeService } from '../../shared/services/realtime-service';
@@ -30,7 +30,11 @@ function once<T>(build: () => T): () => T {
   };
 }
 
-export const logger = once((): Logger => createLogger({ service: 'waypost' }));
+/** The handlers' logger, at the level config gives (`WAYPOST_LOG_LEVEL`, read on first use). */
+export const logger = once((): Logger => {
+  setLogLevel(logLevelFrom());
+  return createLogger({ service: 'waypost' });
+});
 export const verifyToken = once((): TokenVerifier => createTokenVerifier(config().jwt));
 export const orderStore = once(() => new DynamoOrderStore(documentClient(), config().ordersTable));
 export const connectionStore = once(() => new DynamoConnectionStore(documentClient(), config().connectionsTable));
