@@ -43,6 +43,12 @@ export interface Config {
    * given (then listing with a cursor fails as misconfigured).
    */
   readonly cursorSecret?: Uint8Array;
+  /**
+   * The stage the SLA sweep's metrics are published for (`WAYPOST_METRICS_STAGE`,
+   * set by the CDK stack); unset (the local runtime): no metrics are written,
+   * SMS failures are only logged.
+   */
+  readonly metricsStage?: string;
   /** The level below which log lines are dropped (`WAYPOST_LOG_LEVEL`); unset means `info`. */
   readonly logLevel?: LogLevel;
 }
@@ -130,6 +136,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (smsDrainMs !== undefined && !(Number.isInteger(smsDrainMs) && smsDrainMs >= 1 && smsDrainMs <= 600_000)) {
     throw new ConfigError('WAYPOST_SMS_DRAIN_MS', `must be a whole number of milliseconds from 1 to 600000, not "${drain}"`);
   }
+  const metricsStage = optional(env, 'WAYPOST_METRICS_STAGE');
   const cursorSource = optional(env, 'WAYPOST_CURSOR_SECRET');
   if (cursorSource !== undefined && cursorSource.length < 32) throw new ConfigError('WAYPOST_CURSOR_SECRET', 'must be at least 32 characters');
   // Locally the JWT secret serves, through a derivation with its own label (`cursorKeyFrom`).
@@ -147,6 +154,7 @@ export function loadConfig(env: Env = process.env): Config {
     wsFrameLimit,
     ...(smsDrainMs !== undefined && { smsDrainMs }),
     ...(cursorKeySource !== undefined && { cursorSecret: cursorKeyFrom(cursorKeySource) }),
+    ...(metricsStage !== undefined && { metricsStage }),
     ...(optional(env, 'WAYPOST_LOG_LEVEL') !== undefined && { logLevel }),
   };
 }

@@ -251,3 +251,10 @@ describe('the log level (WAYPOST_LOG_LEVEL)', () => {
     expect(loadConfig({ WAYPOST_JWT_SECRET: 's' }).logLevel).toBeUndefined();
   });
 });
+
+describe('the metrics stage (WAYPOST_METRICS_STAGE)', () => {
+  it('is set only when given: metrics are off where it is not (the local runtime)', () => {
+    expect(loadConfig({ WAYPOST_JWT_SECRET: 's', WAYPOST_METRICS_STAGE: 'prod' }).metricsStage).toBe('prod');
+    expect(loadConfig({ WAYPOST_JWT_SECRET: 's', WAYPOST_METRICS_STAGE: ' ' }).metricsStage).toBeUndefined();
+  });
+});
