@@ -3,12 +3,12 @@
  * for stalled orders and fires escalation levels, SMS ones through SNS.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { FilterPattern, MetricFilter } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { SMS_FAILED_METRIC, smsFailedDimensions } from '../shared/runtime/metrics';
 import { INDEX } from '../shared/store/tables';
 import { AppFunction } from './app-function';
 import type { DataTables } from './data-tables';
@@ -21,9 +21,6 @@ export interface SlaEscalationProps {
   readonly config: WaypostConfig;
   readonly tables: DataTables;
 }
-
-/** The sweep's log line for an SMS that SNS refused (`shared/services/sla-service.ts`). */
-export const SMS_FAILED_LOG_TEXT = 'sla sms failed';
 
 export class SlaEscalation extends Construct {
   readonly fn: AppFunction;
@@ -40,6 +37,8 @@ export class SlaEscalation extends Construct {
       environment: {
         ...functionEnvironment(config, tables),
         ...(config.smsSenderId !== undefined && { WAYPOST_SMS_SENDER_ID: config.smsSenderId }),
+        // Turns the sweep's EMF metrics on, with this stage as their dimension (shared/runtime/metrics.ts).
+        WAYPOST_METRICS_STAGE: config.stage,
       },
       logRetention: config.logRetention,
       // Under the one-minute period; a sweep that overruns is safe anyway (every write is conditional).
@@ -81,20 +80,20 @@ export class SlaEscalation extends Construct {
       targets: [new LambdaFunction(this.fn)],
     });
 
-    // An SMS SNS refused (sandbox, spend limit, opted out, bad number) is logged by the sweep and retried next minute.
-    const smsFailures = new MetricFilter(this, 'SmsFailures', {
-      logGroup: this.fn.logs,
-      filterPattern: FilterPattern.literal(`"${SMS_FAILED_LOG_TEXT}"`),
-      metricNamespace: `Waypost/${config.stage}`,
-      metricName: 'SlaSmsFailed',
-      metricValue: '1',
-      defaultValue: 0,
+    // An SMS SNS refused (sandbox, spend limit, opted out, bad number) is retried next minute; the sweep
+    // counts each refusal as an EMF metric in its own log stream (shared/runtime/metrics.ts).
+    const smsFailures = new Metric({
+      namespace: SMS_FAILED_METRIC.namespace,
+      metricName: SMS_FAILED_METRIC.name,
+      dimensionsMap: smsFailedDimensions(config.stage),
+      period: Duration.minutes(5),
+      statistic: 'Sum',
     });
     this.alarms.push(
       new Alarm(this, 'SmsFailuresAlarm', {
         alarmDescription:
           'SNS refused SLA escalation SMS (sandbox, monthly spend limit, opted-out or invalid number): dispatchers are not being texted.',
-        metric: smsFailures.metric({ period: Duration.minutes(5), statistic: 'Sum' }),
+        metric: smsFailures,
         threshold: 1,
         evaluationPeriods: 1,
         comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -3,7 +3,7 @@
  * `Waypost ready at http://127.0.0.1:<port>` and the demo tokens when every
  * part is up; Ctrl-C (or SIGTERM) stops everything, DynamoDB Local included.
  */
-import { ConfigError } from '../shared/runtime/config';
+import { ConfigError, logLevelFrom } from '../shared/runtime/config';
 import { createLogger, setLogSink } from '../shared/runtime/log';
 import { loadLocalConfig } from './config';
 import { CREDENTIALS_BANNER } from './credentials';
@@ -12,7 +12,7 @@ import { startRuntime, type Runtime } from './runtime';
 async function main(): Promise<void> {
   const cfg = loadLocalConfig();
   // Handler logs are JSON lines on stderr; stdout is for people.
-  setLogSink((line) => process.stderr.write(`${line}\n`));
+  setLogSink((line) => process.stderr.write(`${line}\n`), logLevelFrom());
   const log = createLogger({ service: 'waypost-local' });
   const where = cfg.inMemory ? 'in memory' : `in ${cfg.dataDir}`;
   process.stdout.write(`Starting Waypost (database ${where}) ...\n`);

@@ -4,9 +4,10 @@
  */
 import { createTokenVerifier, type TokenVerifier } from '../../shared/runtime/auth';
 import { documentClient, managementClient, snsClient } from '../../shared/runtime/clients';
-import { config, ConfigError } from '../../shared/runtime/config';
+import { config, ConfigError, logLevelFrom } from '../../shared/runtime/config';
 import { CursorCodec } from '../../shared/runtime/cursor';
-import { createLogger, type Logger } from '../../shared/runtime/log';
+import { createLogger, setLogLevel, type Logger } from '../../shared/runtime/log';
+import { countingSmsFailures, emfSmsMetrics, NO_SMS_METRICS, type SmsMetrics } from '../../shared/runtime/metrics';
 import { FanoutService } from '../../shared/services/fanout-service';
 import { OrdersService } from '../../shared/services/orders-service';
 import { RealtimeService } from '../../shared/services/realtime-service';
@@ -30,7 +31,11 @@ function once<T>(build: () => T): () => T {
   };
 }
 
-export const logger = once((): Logger => createLogger({ service: 'waypost' }));
+/** The handlers' logger, at the level config gives (`WAYPOST_LOG_LEVEL`, read on first use). */
+export const logger = once((): Logger => {
+  setLogLevel(logLevelFrom());
+  return createLogger({ service: 'waypost' });
+});
 export const verifyToken = once((): TokenVerifier => createTokenVerifier(config().jwt));
 export const orderStore = once(() => new DynamoOrderStore(documentClient(), config().ordersTable));
 export const connectionStore = once(() => new DynamoConnectionStore(documentClient(), config().connectionsTable));
@@ -45,13 +50,18 @@ export const cursorCodec = once((): CursorCodec => {
   return new CursorCodec(key);
 });
 export const ordersService = once(() => new OrdersService({ orders: orderStore(), policies: policyStore(), cursors: cursorCodec }));
+/** SMS failures as an EMF metric where a stage is configured (the cloud); locally none (they are logged either way). */
+export const smsMetrics = once((): SmsMetrics => {
+  const stage = config().metricsStage;
+  return stage === undefined ? NO_SMS_METRICS : emfSmsMetrics(stage);
+});
 export const slaService = once(
   () =>
     new SlaService({
       orders: orderStore(),
       alerts: alertStore(),
       policies: policyStore(),
-      sms: new SnsSmsSender(snsClient(), config().smsSenderId),
+      sms: countingSmsFailures(new SnsSmsSender(snsClient(), config().smsSenderId), smsMetrics()),
       log: logger().child({ fn: 'sla' }),
       ...(config().smsDrainMs !== undefined && { smsDrainMs: config().smsDrainMs }),
     }),

@@ -4,8 +4,9 @@
  * depends on the edge alone), parses with zod, and calls the services.
  */
 import middy from '@middy/core';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { BadJsonError, PayloadTooLargeError, toPublicError } from '../../shared/domain/errors';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { BadJsonError, PayloadTooLargeError } from '../../shared/domain/errors';
 import type { Principal } from '../../shared/domain/model';
 import { ALERT_STATES } from '../../shared/domain/sla';
 import { z } from 'zod';
@@ -18,8 +19,9 @@ import {
   timelineQuerySchema,
 } from '../../shared/domain/schemas';
 import { bearerToken } from '../../shared/runtime/auth';
+import { httpErrors, jsonResponse as json } from '../common/http-errors';
 import { logger, ordersService, slaService, verifyToken } from '../common/wiring';
-import { Router } from './router';
+import { createRouter, route } from './router';
 
 /** Bodies over this many bytes are refused with 413. */
 export const HTTP_BODY_MAX_BYTES = 64 * 1024;
@@ -29,47 +31,46 @@ type Result = APIGatewayProxyStructuredResultV2;
 interface Ctx {
   readonly principal: Principal;
   readonly query: Record<string, string | undefined>;
+  /** The body's size in bytes (UTF-8), checked before any handler runs. */
+  readonly bodyBytes: number;
   body(): unknown;
 }
 
-const json = (statusCode: number, value: unknown): Result => ({
-  statusCode,
-  headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
-  body: JSON.stringify(value),
-});
+const alertsQuerySchema = z.object({ state: z.enum(ALERT_STATES).optional() });
 
-const router = new Router<Ctx, Result>()
-  .on('POST', '/api/orders', async ({ principal, body }) => {
+/** The routes (CONTRACT §4). */
+const ROUTES = [
+  route('POST', '/api/orders', async ({ principal, body }: Ctx) => {
     const input = parseOrThrow(createOrderBodySchema, body(), 'order');
     const { created, order } = await ordersService().create(principal, input);
     return json(created ? 201 : 200, { order });
-  })
-  .on('GET', '/api/orders', async ({ principal, query }) => {
+  }),
+  route('GET', '/api/orders', async ({ principal, query }: Ctx) => {
     const q = parseOrThrow(listOrdersQuerySchema, query, 'query');
     return json(200, await ordersService().list(principal, { ...q, stalled: q.stalled === 'true' }));
-  })
-  .on('GET', '/api/orders/{id}', async ({ principal }, { id }) => json(200, { order: await ordersService().get(principal, id!) }))
-  .on('POST', '/api/orders/{id}/assign', async ({ principal, body }, { id }) => {
+  }),
+  route('GET', '/api/orders/{id}', async ({ principal }: Ctx, { id }) => json(200, { order: await ordersService().get(principal, id) })),
+  route('POST', '/api/orders/{id}/assign', async ({ principal, body }: Ctx, { id }) => {
     const { driverId } = parseOrThrow(assignBodySchema, body(), 'assignment');
-    return json(200, { order: await ordersService().assign(principal, id!, driverId) });
-  })
-  .on('GET', '/api/orders/{id}/timeline', async ({ principal, query }, { id }) => {
+    return json(200, { order: await ordersService().assign(principal, id, driverId) });
+  }),
+  route('GET', '/api/orders/{id}/timeline', async ({ principal, query }: Ctx, { id }) => {
     const q = parseOrThrow(timelineQuerySchema, query, 'query');
-    return json(200, await ordersService().timeline(principal, id!, q.sinceSeq, q.limit));
-  })
-  .on('GET', '/api/alerts', async ({ principal, query }) => {
+    return json(200, await ordersService().timeline(principal, id, q.sinceSeq, q.limit));
+  }),
+  route('GET', '/api/alerts', async ({ principal, query }: Ctx) => {
     const { state } = parseOrThrow(alertsQuerySchema, query, 'query');
     return json(200, { alerts: await slaService().list(principal, state) });
-  })
-  .on('POST', '/api/alerts/{alertId}/ack', async ({ principal }, { alertId }) =>
-    json(200, { alert: await slaService().acknowledge(principal, alertId!) }),
-  )
-  .on('GET', '/api/sla-policy', async ({ principal }) => json(200, await slaService().getPolicy(principal)))
-  .on('PUT', '/api/sla-policy', async ({ principal, body }) => json(200, await slaService().putPolicy(principal, body())))
-  .on('GET', '/api/orders/{id}/timeline.csv', async ({ principal, query }, { id }) => {
+  }),
+  route('POST', '/api/alerts/{alertId}/ack', async ({ principal }: Ctx, { alertId }) =>
+    json(200, { alert: await slaService().acknowledge(principal, alertId) }),
+  ),
+  route('GET', '/api/sla-policy', async ({ principal }: Ctx) => json(200, await slaService().getPolicy(principal))),
+  route('PUT', '/api/sla-policy', async ({ principal, body }: Ctx) => json(200, await slaService().putPolicy(principal, body()))),
+  route('GET', '/api/orders/{id}/timeline.csv', async ({ principal, query }: Ctx, { id }): Promise<Result> => {
     const { sinceSeq = 0 } = parseOrThrow(timelineCsvQuerySchema, query, 'query');
-    const { csv, nextSinceSeq } = await ordersService().timelineCsv(principal, id!, sinceSeq);
-    const file = `${id!.replace(/[^\w.-]/g, '_')}-timeline${sinceSeq > 0 ? `-after-${sinceSeq}` : ''}.csv`;
+    const { csv, nextSinceSeq } = await ordersService().timelineCsv(principal, id, sinceSeq);
+    const file = `${id.replace(/[^\w.-]/g, '_')}-timeline${sinceSeq > 0 ? `-after-${sinceSeq}` : ''}.csv`;
     return {
       statusCode: 200,
       headers: {
@@ -78,31 +79,40 @@ const router = new Router<Ctx, Result>()
         'cache-control': 'no-store',
         // Cut under the response budget: the rest is the next part (README, decisions).
         ...(nextSinceSeq !== undefined && {
-          link: `</api/orders/${encodeURIComponent(id!)}/timeline.csv?sinceSeq=${nextSinceSeq}>; rel="next"`,
+          link: `</api/orders/${encodeURIComponent(id)}/timeline.csv?sinceSeq=${nextSinceSeq}>; rel="next"`,
         }),
       },
       body: csv,
     };
-  });
+  }),
+];
 
-const alertsQuerySchema = z.object({ state: z.enum(ALERT_STATES).optional() });
+/** A matched route's body must fit (after its path params are checked, before it runs). */
+const router = createRouter<Ctx, Result>(ROUTES, {
+  accept: ({ bodyBytes }) => {
+    if (bodyBytes > HTTP_BODY_MAX_BYTES) throw new PayloadTooLargeError(HTTP_BODY_MAX_BYTES);
+  },
+});
 
-function header(event: APIGatewayProxyEventV2, name: string): string | undefined {
-  const headers = event.headers ?? {};
-  return headers[name] ?? Object.entries(headers).find(([k]) => k.toLowerCase() === name)?.[1];
-}
-
-export async function handleHttp(event: APIGatewayProxyEventV2): Promise<Result> {
+/**
+ * One request: `GET /api/health` answers without a token; anything else needs
+ * a valid bearer token (401 before any 404), then goes through the route
+ * table (404 for an unknown path or method, 400 for a bad path param, 413 for
+ * a body over `HTTP_BODY_MAX_BYTES`). Header names are lower case
+ * (`http-header-normalizer` runs first). Errors are thrown, and rendered by
+ * `httpErrors`.
+ */
+export async function handleHttp(event: APIGatewayProxyEventV2, context: Context): Promise<Result> {
   const method = event.requestContext.http.method.toUpperCase();
   const path = event.rawPath;
   if (method === 'GET' && path === '/api/health') return json(200, { ok: true });
-  const { principal } = await verifyToken()(bearerToken(header(event, 'authorization')));
-  const { handle } = router.match(method, path);
+  const headers = event.headers ?? {};
+  const { principal } = await verifyToken()(bearerToken(Object.hasOwn(headers, 'authorization') ? headers['authorization'] : undefined));
   const raw = event.body == null ? '' : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
-  if (Buffer.byteLength(raw, 'utf8') > HTTP_BODY_MAX_BYTES) throw new PayloadTooLargeError(HTTP_BODY_MAX_BYTES);
-  return handle({
+  const ctx: Ctx = {
     principal,
     query: event.queryStringParameters ?? {},
+    bodyBytes: Buffer.byteLength(raw, 'utf8'),
     body: () => {
       if (raw === '') return undefined;
       try {
@@ -111,16 +121,14 @@ export async function handleHttp(event: APIGatewayProxyEventV2): Promise<Result>
         throw new BadJsonError('The request body is not valid JSON.');
       }
     },
-  });
+  };
+  return router({ ...event, requestContext: { ...event.requestContext, http: { ...event.requestContext.http, method } } }, ctx, context);
 }
 
-export const handler = middy<APIGatewayProxyEventV2, Result>(handleHttp).use({
-  name: 'http-errors',
-  onError: (request) => {
-    const err = toPublicError(request.error);
-    if (err.code === 'INTERNAL') logger().error('http request failed', { path: request.event.rawPath, error: request.error });
-    request.response = json(err.httpStatus, {
-      error: { code: err.code, message: err.message, ...(err.details !== undefined && { details: err.details }) },
-    });
-  },
-});
+// http-json-body-parser is not used: it answers 415 for a body without a JSON
+// content type or with bad JSON, where the contract's answers are 400
+// VALIDATION / BAD_JSON, and it would parse bodies on routes that take none.
+export const handler = middy<APIGatewayProxyEventV2, Result>()
+  .use(httpHeaderNormalizer())
+  .use(httpErrors(logger))
+  .handler(handleHttp);

@@ -5,6 +5,7 @@
  */
 import { DEFAULT_SLA_POLICY, slaPolicySchema, type SlaPolicy } from '../domain/sla';
 import { cursorKeyFrom } from './cursor';
+import { LOG_LEVELS, type LogLevel } from './log';
 
 export type JwtConfig =
   /** Local: tokens signed with a shared secret. */
@@ -42,6 +43,14 @@ export interface Config {
    * given (then listing with a cursor fails as misconfigured).
    */
   readonly cursorSecret?: Uint8Array;
+  /**
+   * The stage the SLA sweep's metrics are published for (`WAYPOST_METRICS_STAGE`,
+   * set by the CDK stack); unset (the local runtime): no metrics are written,
+   * SMS failures are only logged.
+   */
+  readonly metricsStage?: string;
+  /** The level below which log lines are dropped (`WAYPOST_LOG_LEVEL`); unset means `info`. */
+  readonly logLevel?: LogLevel;
 }
 
 export class ConfigError extends Error {
@@ -87,7 +96,23 @@ function policyFrom(env: Env, name: string): SlaPolicy {
   return parsed.data;
 }
 
+/**
+ * The log level set by `WAYPOST_LOG_LEVEL` (`debug`, `info`, `warn` or
+ * `error`), `info` when unset. Read apart from the rest of the config so a
+ * logger can be had even where the rest is missing.
+ *
+ * @throws ConfigError naming `WAYPOST_LOG_LEVEL` for any other value.
+ */
+export function logLevelFrom(env: Env = process.env): LogLevel {
+  const raw = optional(env, 'WAYPOST_LOG_LEVEL');
+  if (raw === undefined) return 'info';
+  const level = LOG_LEVELS.find((l) => l === raw);
+  if (level === undefined) throw new ConfigError('WAYPOST_LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, not "${raw}"`);
+  return level;
+}
+
 export function loadConfig(env: Env = process.env): Config {
+  const logLevel = logLevelFrom(env);
   const jwksUrl = url(env, 'WAYPOST_JWKS_URL');
   const secret = optional(env, 'WAYPOST_JWT_SECRET');
   let jwt: JwtConfig;
@@ -111,6 +136,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (smsDrainMs !== undefined && !(Number.isInteger(smsDrainMs) && smsDrainMs >= 1 && smsDrainMs <= 600_000)) {
     throw new ConfigError('WAYPOST_SMS_DRAIN_MS', `must be a whole number of milliseconds from 1 to 600000, not "${drain}"`);
   }
+  const metricsStage = optional(env, 'WAYPOST_METRICS_STAGE');
   const cursorSource = optional(env, 'WAYPOST_CURSOR_SECRET');
   if (cursorSource !== undefined && cursorSource.length < 32) throw new ConfigError('WAYPOST_CURSOR_SECRET', 'must be at least 32 characters');
   // Locally the JWT secret serves, through a derivation with its own label (`cursorKeyFrom`).
@@ -128,6 +154,8 @@ export function loadConfig(env: Env = process.env): Config {
     wsFrameLimit,
     ...(smsDrainMs !== undefined && { smsDrainMs }),
     ...(cursorKeySource !== undefined && { cursorSecret: cursorKeyFrom(cursorKeySource) }),
+    ...(metricsStage !== undefined && { metricsStage }),
+    ...(optional(env, 'WAYPOST_LOG_LEVEL') !== undefined && { logLevel }),
   };
 }
 

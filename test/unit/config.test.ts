@@ -4,7 +4,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_JWT_SECRET, loadLocalConfig } from '../../local/config';
 import { DEFAULT_SLA_POLICY } from '../../shared/domain/sla';
-import { ConfigError, loadConfig } from '../../shared/runtime/config';
+import { ConfigError, loadConfig, logLevelFrom } from '../../shared/runtime/config';
 import { cursorKeyFrom } from '../../shared/runtime/cursor';
 import { caught } from './fixtures';
 
@@ -230,5 +230,31 @@ describe('loadLocalConfig (CONTRACT §1 defaults)', () => {
     expect(cfg.dataDir).toBe(resolve('.waypost/data'));
     expect(cfg.jwtSecret).toBe(DEFAULT_JWT_SECRET);
     expect(cfg.sweepMs).toBe(1000);
+  });
+});
+
+describe('the log level (WAYPOST_LOG_LEVEL)', () => {
+  it('is info when unset or blank, and each level when named', () => {
+    expect(logLevelFrom({})).toBe('info');
+    expect(logLevelFrom({ WAYPOST_LOG_LEVEL: ' ' })).toBe('info');
+    for (const level of ['debug', 'info', 'warn', 'error'] as const) expect(logLevelFrom({ WAYPOST_LOG_LEVEL: level })).toBe(level);
+  });
+
+  it('refuses any other value naming the variable, in loadConfig too', () => {
+    const err = expectConfigError(() => logLevelFrom({ WAYPOST_LOG_LEVEL: 'verbose' }), 'WAYPOST_LOG_LEVEL');
+    expect(err.message).toContain('"verbose"');
+    expectConfigError(() => loadConfig({ WAYPOST_JWT_SECRET: 's', WAYPOST_LOG_LEVEL: 'INFO' }), 'WAYPOST_LOG_LEVEL');
+  });
+
+  it('is part of the config when set', () => {
+    expect(loadConfig({ WAYPOST_JWT_SECRET: 's', WAYPOST_LOG_LEVEL: 'warn' }).logLevel).toBe('warn');
+    expect(loadConfig({ WAYPOST_JWT_SECRET: 's' }).logLevel).toBeUndefined();
+  });
+});
+
+describe('the metrics stage (WAYPOST_METRICS_STAGE)', () => {
+  it('is set only when given: metrics are off where it is not (the local runtime)', () => {
+    expect(loadConfig({ WAYPOST_JWT_SECRET: 's', WAYPOST_METRICS_STAGE: 'prod' }).metricsStage).toBe('prod');
+    expect(loadConfig({ WAYPOST_JWT_SECRET: 's', WAYPOST_METRICS_STAGE: ' ' }).metricsStage).toBeUndefined();
   });
 });

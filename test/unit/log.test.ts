@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger, redact, setLogSink } from '../../shared/runtime/log';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createLogger, redact, setLogLevel, setLogSink } from '../../shared/runtime/log';
 
 const JWT =
   'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJkcnYtMSIsInRlbmFudCI6ImFjbWUifQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
@@ -256,5 +256,84 @@ describe('createLogger', () => {
 
     // Assert
     expect(lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual(['w', 'e']);
+  });
+});
+
+describe('createLogger over Powertools Logger', () => {
+  const lines: string[] = [];
+  afterEach(() => {
+    lines.length = 0;
+    setLogSink((line) => lines.push(line), 'info');
+  });
+
+  it('keeps fields named like Powertools\' own keys, empty values and a __proto__ key, in one line and no warning', () => {
+    // Arrange
+    setLogSink((line) => lines.push(line), 'debug');
+    const log = createLogger();
+    const fields = JSON.parse('{"message":"m","service":"s","timestamp":"t","sampling_rate":1,"note":"","gone":null,"__proto__":{"x":1}}') as Record<string, unknown>;
+
+    // Act
+    log.info('powertools keys', fields);
+
+    // Assert
+    expect(lines).toHaveLength(1);
+    const entry = JSON.parse(lines[0] ?? '{}') as Record<string, unknown>;
+    expect(entry).toMatchObject({ level: 'info', msg: 'powertools keys', message: 'm', service: 's', timestamp: 't', sampling_rate: 1, note: '', gone: null });
+    expect(Object.hasOwn(entry, '__proto__')).toBe(true);
+    expect(Object.keys(entry).slice(0, 3)).toEqual(['time', 'level', 'msg']);
+  });
+
+  it('setLogLevel moves the level of every logger, ones made before included', () => {
+    // Arrange
+    setLogSink((line) => lines.push(line), 'debug');
+    const log = createLogger();
+
+    // Act
+    setLogLevel('error');
+    log.warn('dropped');
+    log.error('kept');
+    setLogLevel('debug');
+    log.debug('kept too');
+
+    // Assert
+    expect(lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual(['kept', 'kept too']);
+  });
+
+  it('does not read WAYPOST_LOG_LEVEL when loaded: the level is info until set', async () => {
+    // Arrange: a fresh copy of the module, loaded while the variable says error
+    const before = process.env['WAYPOST_LOG_LEVEL'];
+    process.env['WAYPOST_LOG_LEVEL'] = 'error';
+    vi.resetModules();
+    try {
+      const fresh = await import('../../shared/runtime/log');
+      const out: string[] = [];
+      fresh.setLogSink((line) => out.push(line));
+
+      // Act
+      fresh.createLogger().info('still here');
+
+      // Assert
+      expect(out.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual(['still here']);
+    } finally {
+      if (before === undefined) delete process.env['WAYPOST_LOG_LEVEL'];
+      else process.env['WAYPOST_LOG_LEVEL'] = before;
+    }
+  });
+
+  it('writes time in UTC ISO 8601 whatever TZ says', () => {
+    // Arrange
+    setLogSink((line) => lines.push(line), 'debug');
+    const before = process.env['TZ'];
+    process.env['TZ'] = 'Asia/Tokyo';
+    try {
+      // Act
+      createLogger().info('tz');
+    } finally {
+      if (before === undefined) delete process.env['TZ'];
+      else process.env['TZ'] = before;
+    }
+
+    // Assert
+    expect((JSON.parse(lines[0] ?? '{}') as { time: string }).time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
 });

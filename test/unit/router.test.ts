@@ -1,40 +1,98 @@
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { NotFoundError } from '../../shared/domain/errors';
-import { Router, type Params } from '../../functions/http-api/router';
-import { caught } from './fixtures';
+import { NotFoundError, ValidationError } from '../../shared/domain/errors';
+import { createRouter, route, type HttpRouter, type Params } from '../../functions/http-api/router';
 
 interface Hit {
   readonly route: string;
+  readonly pattern: string;
   readonly params: Params;
   readonly ctx: string;
 }
 
+/** An HTTP API (payload 2.0) event as API Gateway sends it, for `method` and the raw `path`. */
+function httpEvent(method: string, path: string): APIGatewayProxyEventV2 {
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: path,
+    rawQueryString: '',
+    headers: {},
+    requestContext: {
+      accountId: 'test',
+      apiId: 'test',
+      domainName: 'test',
+      domainPrefix: 'test',
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
+      requestId: 'r1',
+      routeKey: '$default',
+      stage: '$default',
+      time: '30/Nov/2026:10:00:00 +0000',
+      timeEpoch: 0,
+    },
+    isBase64Encoded: false,
+  };
+}
+
+const lambdaContext: Context = {
+  callbackWaitsForEmptyEventLoop: false,
+  functionName: 'http-api',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:http-api',
+  memoryLimitInMB: '256',
+  awsRequestId: 'r1',
+  logGroupName: '/aws/lambda/http-api',
+  logStreamName: 'test',
+  getRemainingTimeInMillis: () => 1000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+};
+
 /** The same table as functions/http-api/handler.ts; each handler reports which route ran with which params. */
-function apiRouter(): Router<string, Hit> {
-  const hit = (route: string) => async (ctx: string, params: Params): Promise<Hit> => ({ route, params, ctx });
-  return new Router<string, Hit>()
-    .on('POST', '/api/orders', hit('create'))
-    .on('GET', '/api/orders', hit('list'))
-    .on('GET', '/api/orders/{id}', hit('get'))
-    .on('POST', '/api/orders/{id}/assign', hit('assign'))
-    .on('GET', '/api/orders/{id}/timeline', hit('timeline'))
-    .on('GET', '/api/orders/{id}/timeline.csv', hit('timeline.csv'))
-    .on('POST', '/api/alerts/{alertId}/ack', hit('ack'));
+function apiRouter(): HttpRouter<string, string> {
+  const hit =
+    (name: string, pattern: string) =>
+    async (ctx: string, params: Params): Promise<string> =>
+      JSON.stringify({ route: name, pattern, params, ctx });
+  return createRouter<string, string>([
+    route('POST', '/api/orders', hit('create', '/api/orders')),
+    route('GET', '/api/orders', hit('list', '/api/orders')),
+    route('GET', '/api/orders/{id}', hit('get', '/api/orders/{id}')),
+    route('POST', '/api/orders/{id}/assign', hit('assign', '/api/orders/{id}/assign')),
+    route('GET', '/api/orders/{id}/timeline', hit('timeline', '/api/orders/{id}/timeline')),
+    route('GET', '/api/orders/{id}/timeline.csv', hit('timeline.csv', '/api/orders/{id}/timeline.csv')),
+    route('POST', '/api/alerts/{alertId}/ack', hit('ack', '/api/alerts/{alertId}/ack')),
+  ]);
 }
 
-async function route(method: string, path: string): Promise<Hit> {
-  return apiRouter().match(method, path).handle('ctx');
+async function dispatch(method: string, path: string): Promise<Hit> {
+  return JSON.parse(await apiRouter()(httpEvent(method, path), 'ctx', lambdaContext)) as Hit;
 }
 
-function expectNotFound(method: string, path: string): NotFoundError {
-  const err = caught(() => apiRouter().match(method, path));
+async function route_(method: string, path: string): Promise<{ route: string; params: Params; ctx: string }> {
+  const { route: name, params, ctx } = await dispatch(method, path);
+  return { route: name, params, ctx };
+}
+
+async function refusal(method: string, path: string): Promise<unknown> {
+  try {
+    await apiRouter()(httpEvent(method, path), 'ctx', lambdaContext);
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected the route to be refused, but it ran');
+}
+
+async function expectNotFound(method: string, path: string): Promise<NotFoundError> {
+  const err = await refusal(method, path);
   expect(err).toBeInstanceOf(NotFoundError);
   expect((err as NotFoundError).code).toBe('NOT_FOUND');
   expect((err as NotFoundError).httpStatus).toBe(404);
   return err as NotFoundError;
 }
 
-describe('Router.match', () => {
+describe('the route table on @middy/http-router', () => {
   it.each([
     ['POST', '/api/orders', 'create', {}],
     ['GET', '/api/orders', 'list', {}],
@@ -45,7 +103,7 @@ describe('Router.match', () => {
     ['POST', '/api/alerts/al-9/ack', 'ack', { alertId: 'al-9' }],
   ] as [string, string, string, Params][])('%s %s -> %s %j', async (method, path, expectedRoute, expectedParams) => {
     // Act
-    const hit = await route(method, path);
+    const hit = await route_(method, path);
 
     // Assert
     expect(hit.route).toBe(expectedRoute);
@@ -55,9 +113,9 @@ describe('Router.match', () => {
 
   it('URL-decodes a {id} segment, including an encoded slash, space and unicode', async () => {
     // Act
-    const slash = await route('GET', '/api/orders/a%2Fb/timeline');
-    const space = await route('GET', '/api/orders/order%20%231');
-    const unicode = await route('GET', '/api/orders/%C3%A9t%C3%A9.csv');
+    const slash = await route_('GET', '/api/orders/a%2Fb/timeline');
+    const space = await route_('GET', '/api/orders/order%20%231');
+    const unicode = await route_('GET', '/api/orders/%C3%A9t%C3%A9.csv');
 
     // Assert
     expect(slash).toEqual({ route: 'timeline', params: { id: 'a/b' }, ctx: 'ctx' });
@@ -67,7 +125,7 @@ describe('Router.match', () => {
 
   it('an id that ends in .csv is still an id on the plain order route', async () => {
     // Act
-    const hit = await route('GET', '/api/orders/ord-1.csv');
+    const hit = await route_('GET', '/api/orders/ord-1.csv');
 
     // Assert
     expect(hit).toEqual({ route: 'get', params: { id: 'ord-1.csv' }, ctx: 'ctx' });
@@ -75,18 +133,18 @@ describe('Router.match', () => {
 
   it('tells timeline from timeline.csv', async () => {
     // Act
-    const json = apiRouter().match('GET', '/api/orders/x/timeline');
-    const csv = apiRouter().match('GET', '/api/orders/x/timeline.csv');
+    const json = await dispatch('GET', '/api/orders/x/timeline');
+    const csv = await dispatch('GET', '/api/orders/x/timeline.csv');
 
     // Assert
     expect(json.pattern).toBe('/api/orders/{id}/timeline');
     expect(csv.pattern).toBe('/api/orders/{id}/timeline.csv');
-    expect((await json.handle('ctx')).route).toBe('timeline');
-    expect((await csv.handle('ctx')).route).toBe('timeline.csv');
+    expect(json.route).toBe('timeline');
+    expect(csv.route).toBe('timeline.csv');
   });
 
   it('ignores a trailing slash', async () => {
-    expect((await route('GET', '/api/orders/ord-1/')).route).toBe('get');
+    expect((await route_('GET', '/api/orders/ord-1/')).route).toBe('get');
   });
 
   it.each([
@@ -97,9 +155,9 @@ describe('Router.match', () => {
     '/api',
     '/',
     '/orders/ord-1',
-  ])('an unknown path %j is NOT_FOUND', (path) => {
+  ])('an unknown path %j is NOT_FOUND', async (path) => {
     // Act
-    const err = expectNotFound('GET', path);
+    const err = await expectNotFound('GET', path);
 
     // Assert
     expect(err.message).toMatch(/No such path/);
@@ -111,32 +169,90 @@ describe('Router.match', () => {
     ['GET', '/api/orders/ord-1/assign'],
     ['POST', '/api/orders/ord-1/timeline.csv'],
     ['get', '/api/orders'],
-  ])('a wrong method (%s %s) is NOT_FOUND and says the method is not supported', (method, path) => {
+  ])('a wrong method (%s %s) is NOT_FOUND and says the method is not supported', async (method, path) => {
     // Act
-    const err = expectNotFound(method, path);
+    const err = await expectNotFound(method, path);
 
     // Assert
     expect(err.message).toContain(`${method} is not supported`);
   });
 
-  it('a malformed percent-escape is NOT_FOUND, not a crash', () => {
-    expectNotFound('GET', '/api/orders/%E0%A4%A');
+  it('a malformed percent-escape is NOT_FOUND, not a crash', async () => {
+    await expectNotFound('GET', '/api/orders/%E0%A4%A');
   });
 });
 
-describe('Router patterns with a fixed suffix', () => {
-  const files = new Router<null, string>().on('GET', '/files/{name}.csv', async (_ctx, p) => p['name'] ?? '');
+describe('what the router keeps from the one it replaced, where middy alone would answer otherwise', () => {
+  it('a literal part of a pattern is literal: timeline_csv is not timeline.csv', async () => {
+    expect((await expectNotFound('GET', '/api/orders/ord-1/timeline_csv')).message).toBe('No such path: /api/orders/ord-1/timeline_csv');
+  });
+
+  it('matches literal segments decoded, and drops every trailing slash', async () => {
+    expect(await route_('GET', '/api/%6Frders')).toEqual({ route: 'list', params: {}, ctx: 'ctx' });
+    expect(await route_('GET', '/api/orders/ord-1//')).toEqual({ route: 'get', params: { id: 'ord-1' }, ctx: 'ctx' });
+    expect(await route_('GET', '/api/orders/%25')).toEqual({ route: 'get', params: { id: '%' }, ctx: 'ctx' });
+  });
+
+  it('an empty id segment is the id "" (400 naming it), not an unknown path', async () => {
+    // Act
+    const err = await refusal('GET', '/api/orders//timeline');
+
+    // Assert
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ValidationError).details).toMatchObject({ issues: [{ field: 'id' }] });
+  });
+
+  it('a wrong method wins over a bad param; an unknown method or none is NOT_FOUND too', async () => {
+    const long = 'x'.repeat(129);
+    expect((await expectNotFound('DELETE', `/api/orders/${long}`)).message).toContain('DELETE is not supported');
+    expect(await refusal('GET', `/api/orders/${long}`)).toBeInstanceOf(ValidationError);
+    expect((await expectNotFound('PROPFIND', '/api/orders')).message).toBe('PROPFIND is not supported on /api/orders');
+    expect((await expectNotFound('', '/api/orders')).message).toBe(' is not supported on /api/orders');
+  });
+
+  it('runs accept after the route and its params are accepted, before the handler', async () => {
+    // Arrange
+    const seen: string[] = [];
+    const router = createRouter<string, string>([route('GET', '/api/orders/{id}', async (ctx, { id }) => `${ctx}:${id}`)], {
+      accept: (ctx) => seen.push(`accept ${ctx}`),
+    });
+
+    // Act
+    const answer = await router(httpEvent('GET', '/api/orders/o1'), 'c', lambdaContext);
+    await router(httpEvent('GET', '/api/nope'), 'c', lambdaContext).catch(() => undefined);
+    await router(httpEvent('GET', `/api/orders/${'x'.repeat(129)}`), 'c', lambdaContext).catch(() => undefined);
+
+    // Assert
+    expect(answer).toBe('c:o1');
+    expect(seen).toEqual(['accept c']);
+  });
+
+  it('types the params from the pattern', async () => {
+    const router = createRouter<null, string>([
+      route('GET', '/a/{id}/b/{alertId}', async (_ctx, params) => {
+        // @ts-expect-error: no such param in the pattern
+        void params.orderId;
+        return `${params.id}+${params.alertId}`;
+      }),
+    ]);
+    expect(await router(httpEvent('GET', '/a/1/b/2'), null, lambdaContext)).toBe('1+2');
+  });
+});
+
+describe('patterns with a fixed suffix', () => {
+  const files = createRouter<null, string>([route('GET', '/files/{name}.csv', async (_ctx, p) => p.name)]);
 
   it('extracts the part before the suffix', async () => {
     // Act
-    const name = await files.match('GET', '/files/report.csv').handle(null);
+    const name = await files(httpEvent('GET', '/files/report.csv'), null, lambdaContext);
 
     // Assert
     expect(name).toBe('report');
   });
 
-  it('refuses the bare suffix and a different one', () => {
-    expect(caught(() => files.match('GET', '/files/.csv'))).toBeInstanceOf(NotFoundError);
-    expect(caught(() => files.match('GET', '/files/report.txt'))).toBeInstanceOf(NotFoundError);
+  it('refuses the bare suffix and a different one', async () => {
+    for (const path of ['/files/.csv', '/files/report.txt']) {
+      expect(await files(httpEvent('GET', path), null, lambdaContext).catch((err: unknown) => err)).toBeInstanceOf(NotFoundError);
+    }
   });
 });

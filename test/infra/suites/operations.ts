@@ -78,8 +78,8 @@ export function operationsTests(shared: () => Built): void {
       );
     });
 
-    it('watch SMS failures counted from the sweep log', () => {
-      expect(alarms()).toContainEqual(expect.objectContaining({ Namespace: `Waypost/${TEST_CONTEXT.stage}`, MetricName: 'SlaSmsFailed' }));
+    it("watch SMS failures, the sweep's EMF metric", () => {
+      expect(alarms()).toContainEqual(expect.objectContaining({ Namespace: 'Waypost', MetricName: 'SmsFailed' }));
     });
 
     it('all notify the alarm topic', () => {

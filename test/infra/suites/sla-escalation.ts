@@ -2,10 +2,9 @@
  * The SLA sweep runs every minute from EventBridge, is not retried (the next
  * sweep redoes the work), and counts the SMS that SNS refused.
  */
-import { readFileSync } from 'node:fs';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SMS_FAILED_LOG_TEXT } from '../../../lib/sla-escalation';
+import { SMS_FAILED_METRIC, smsFailedDimensions } from '../../../shared/runtime/metrics';
 import type { WaypostStack } from '../../../lib/waypost-stack';
 import { TEST_CONTEXT, logicalId, type Built } from '../support';
 
@@ -51,14 +50,32 @@ export function slaEscalationTests(shared: () => Built): void {
       expect(functions[0]?.[1].Properties.Environment.Variables.WAYPOST_SMS_SENDER_ID).toBe(TEST_CONTEXT.smsSenderId);
     });
 
-    it("counts SMS failures from the sweep's own log line", () => {
-      // The alarm is only as good as the line it counts: the service must still log it.
-      expect(readFileSync(new URL('../../../shared/services/sla-service.ts', import.meta.url), 'utf8')).toContain(`'${SMS_FAILED_LOG_TEXT}`);
-      template.hasResourceProperties('AWS::Logs::MetricFilter', {
-        LogGroupName: { Ref: logicalId(stack, stack.sla.fn.logs) },
-        FilterPattern: `"${SMS_FAILED_LOG_TEXT}"`,
-        MetricTransformations: [{ MetricNamespace: `Waypost/${TEST_CONTEXT.stage}`, MetricName: 'SlaSmsFailed', MetricValue: '1' }],
+    it("alarms on the sweep's EMF metric Waypost/SmsFailed, not on a log line's wording", () => {
+      // The alarm reads exactly the metric the sweep publishes: the same namespace, name and dimensions (shared/runtime/metrics.ts).
+      expect(SMS_FAILED_METRIC).toEqual({ namespace: 'Waypost', name: 'SmsFailed', service: 'sla-sweep' });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'Waypost',
+        MetricName: 'SmsFailed',
+        Dimensions: [
+          { Name: 'service', Value: 'sla-sweep' },
+          { Name: 'stage', Value: TEST_CONTEXT.stage },
+        ],
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
       });
+      expect(smsFailedDimensions(TEST_CONTEXT.stage)).toEqual({ service: 'sla-sweep', stage: TEST_CONTEXT.stage });
+      expect(Object.keys(template.findResources('AWS::Logs::MetricFilter'))).toEqual([]);
+    });
+
+    it('turns the EMF metrics on in the sweep only, with the stage as their dimension', () => {
+      const functions = Object.entries(template.findResources('AWS::Lambda::Function')).filter(([, f]) =>
+        JSON.stringify(f.Properties).includes('WAYPOST_METRICS_STAGE'),
+      );
+      expect(functions.map(([id]) => id)).toEqual([logicalId(stack, stack.sla.fn)]);
+      expect(functions[0]?.[1].Properties.Environment.Variables.WAYPOST_METRICS_STAGE).toBe(TEST_CONTEXT.stage);
     });
   });
 }
