@@ -104,7 +104,6 @@ export function toLambdaRecord(r: StreamRecord, streamArn: string): DynamoDBReco
   };
 }
 
-
 /**
  * Several consumers on one stream, each read by its own `ConsumerReader`.
  *
