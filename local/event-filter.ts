@@ -94,8 +94,8 @@ export function matchesPattern(value: unknown, pattern: FilterPattern): boolean 
 }
 
 /**
- * Whether a record passes a mapping's filter criteria: any one pattern
- * matching is enough; no patterns at all lets every record through, as a
+ * Whether a record passes a mapping's filter criteria, where one matching
+ * pattern is enough; no patterns at all lets every record through, as a
  * mapping without `FilterCriteria` does.
  */
 export function passesFilters(record: unknown, patterns: readonly FilterPattern[]): boolean {
