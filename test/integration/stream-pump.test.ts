@@ -129,17 +129,21 @@ describe('StreamPump', () => {
     expect(pump?.deadLettered()[0]?.records).toHaveLength(1);
   });
 
-  it('reads the stream once per consumer: one failing every batch until dead-lettered holds back no other', async () => {
+  it('reads the stream once per consumer: one stuck, then failing every batch until dead-lettered, holds back no other', async () => {
     const steadyAt = new Map<string, number>();
     const steady: string[] = [];
     let poisonCalls = 0;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
     await startConsumers([
       {
         name: 'poison',
         filter: [TIMELINE_INSERT_FILTER],
-        maxRetries: 5,
+        maxRetries: 3,
         handler: async () => {
           poisonCalls++;
+          // Its first invocation hangs until the test lets it go; every one fails.
+          if (poisonCalls === 1) await released;
           throw new Error('down');
         },
       },
@@ -157,21 +161,25 @@ describe('StreamPump', () => {
       },
     ]);
     await orderWithMessages('s-c', 3);
-    await until(() => steady.length >= 4);
+    await until(() => poisonCalls === 1 && steady.length >= 4);
     await orderWithMessages('s-d', 1);
+    await until(() => steady.length >= 6);
+    // All of it while the poison consumer was still stuck on its first batch.
+    expect(poisonCalls).toBe(1);
+    expect(pump?.deadLettered('poison')).toEqual([]);
+    release();
     const poisonRecords = () => (pump?.deadLettered('poison') ?? []).reduce((n, d) => n + d.records.length, 0);
-    await until(() => poisonRecords() >= 6, 25_000);
+    await until(() => poisonRecords() >= 6, 20_000);
 
     expect(steady).toEqual(['s-c:1', 's-c:2', 's-c:3', 's-c:4', 's-d:1', 's-d:2']);
     const dead = pump?.deadLettered('poison') ?? [];
     expect(dead.flatMap((d) => d.records.map((r) => { const { event } = routedEventOf(r); return `${event.orderId}:${event.seq}`; }))).toEqual(steady);
-    // Meanwhile: the steady consumer had each record before the poison one gave up on it.
     for (const d of dead) {
       expect(d.consumer).toBe('poison');
       for (const r of d.records) expect(steadyAt.get(r.dynamodb?.SequenceNumber ?? '')).toBeLessThan(Date.parse(d.at));
     }
     // Every batch was tried 1 + maxRetries times.
-    expect(poisonCalls).toBe(dead.length * 6);
+    expect(poisonCalls).toBe(dead.length * 4);
     expect(pump?.deadLettered('steady')).toEqual([]);
     expect(pump?.deadLettered()).toEqual(dead);
     expect(pump?.stats()).toMatchObject({
