@@ -7,10 +7,8 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, TreatMissingData, type AlarmProps } from 'aws-cdk-lib/aws-cloudwatch';
 import { Grant } from 'aws-cdk-lib/aws-iam';
-import { FilterCriteria, StartingPosition } from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { TIMELINE_INSERT_FILTER } from '../shared/store/stream-records';
@@ -20,6 +18,7 @@ import { functionEnvironment } from './function-environment';
 import { grantTableAccess } from './grants';
 import { acknowledge, wildcardResourceFinding } from './nag';
 import type { WaypostConfig } from './stage-config';
+import { StreamConsumer } from './stream-consumer';
 
 export interface RealtimeApiProps {
   readonly config: WaypostConfig;
@@ -56,6 +55,20 @@ export const FANOUT_STREAM = {
   maxRecordAge: Duration.minutes(10),
 } as const;
 
+/**
+ * An alarm that fires on the first period at or over its threshold and stays
+ * quiet while the metric has no data (no traffic is not a fault); `props`
+ * overrides either.
+ */
+function alarm(scope: Construct, id: string, props: Omit<AlarmProps, 'evaluationPeriods'> & Partial<Pick<AlarmProps, 'evaluationPeriods'>>): Alarm {
+  return new Alarm(scope, id, {
+    evaluationPeriods: 1,
+    comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: TreatMissingData.NOT_BREACHING,
+    ...props,
+  });
+}
+
 export class RealtimeApi extends Construct {
   readonly api: WebSocketApi;
   readonly stage: WebSocketStage;
@@ -65,6 +78,8 @@ export class RealtimeApi extends Construct {
   readonly fanoutFn: AppFunction;
   /** Where stream batches that ran out of retries are described. */
   readonly failedFanout: Queue;
+  /** The fan-out's mapping on the orders stream (timeline inserts only). */
+  readonly fanoutStream: StreamConsumer;
   readonly alarms: Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: RealtimeApiProps) {
@@ -169,42 +184,34 @@ export class RealtimeApi extends Construct {
       'AwsSolutions-SQS3',
       'This queue is itself the on-failure destination of the fan-out stream mapping; nothing consumes it automatically, so it needs no DLQ of its own (its depth alarms).',
     );
-    this.fanoutFn.addEventSource(
-      new DynamoEventSource(tables.orders, {
-        startingPosition: StartingPosition.LATEST,
-        filters: [FilterCriteria.filter(TIMELINE_INSERT_FILTER)],
-        ...FANOUT_STREAM,
-        bisectBatchOnError: true,
-        reportBatchItemFailures: true,
-        onFailure: new SqsDlq(this.failedFanout),
-      }),
-    );
+    this.fanoutStream = new StreamConsumer(this, 'FanoutStream', {
+      fn: this.fanoutFn,
+      table: tables.orders,
+      filters: [TIMELINE_INSERT_FILTER],
+      ...FANOUT_STREAM,
+      bisectBatchOnError: true,
+      reportBatchItemFailures: true,
+      onFailure: this.failedFanout,
+    });
 
     this.alarms.push(
-      new Alarm(this, 'FanoutFailuresAlarm', {
+      alarm(this, 'FanoutFailuresAlarm', {
         alarmDescription: 'Stream batches gave up on fan-out: live pushes were lost (the events are stored). See the queue for their positions.',
         metric: this.failedFanout.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
         threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
-      new Alarm(this, 'FanoutIteratorAgeAlarm', {
+      alarm(this, 'FanoutIteratorAgeAlarm', {
         alarmDescription: 'The fan-out is more than 30 s behind the orders stream: live timelines lag.',
         metric: this.fanoutFn.metric('IteratorAge', { period: Duration.minutes(1), statistic: 'Maximum' }),
         threshold: 30_000,
         evaluationPeriods: 3,
         datapointsToAlarm: 2,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
-      new Alarm(this, 'FanoutErrorsAlarm', {
+      alarm(this, 'FanoutErrorsAlarm', {
         alarmDescription: 'The fan-out function failed whole invocations (not single records): batches are being retried.',
         metric: this.fanoutFn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
         threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
     );
   }

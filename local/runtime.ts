@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { config } from '../shared/runtime/config';
 import { dynamoClient, useManagementTransport } from '../shared/runtime/clients';
 import type { Logger } from '../shared/runtime/log';
+import { TIMELINE_INSERT_FILTER } from '../shared/store/stream-records';
 import { CONNECTIONS_TABLE, ORDERS_TABLE } from '../shared/store/tables';
 import type { LocalConfig } from './config';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -210,7 +211,14 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
     const streamPump = new StreamPump({
       client: streams,
       streamArn: await streamArnOf(ddb, c.ordersTable),
-      handler: async (event) => (await fanout(event, lambdaContext('waypost-fanout'))) ?? undefined,
+      // One consumer per function on the stream, as in lib/ (one event source mapping each).
+      consumers: [
+        {
+          name: 'fanout',
+          filter: [TIMELINE_INSERT_FILTER],
+          handler: async (event) => (await fanout(event, lambdaContext('waypost-fanout'))) ?? undefined,
+        },
+      ],
       log: log.child({ part: 'stream-pump' }),
     });
     // A write to DynamoDB wakes the pump at once instead of at its next idle poll.

@@ -5,17 +5,18 @@
  */
 import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { processStreamBatch } from '../../shared/store/stream-records';
+import { processStreamBatch } from '../../shared/services/stream-batch';
+import { isTimelineInsert, routedEventOf } from '../../shared/store/stream-records';
 import { fanoutService, logger } from '../common/wiring';
 
 export async function fanOut(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
   const fanout = fanoutService();
   const log = logger();
-  return processStreamBatch(
-    event.Records,
-    (routed) => fanout.deliver(routed),
-    (record, err) => log.warn('fan-out record failed', { sequenceNumber: record.dynamodb?.SequenceNumber, error: err }),
-  );
+  return processStreamBatch(event.Records, (record) => fanout.deliver(routedEventOf(record)), {
+    // The mapping's filter already passes only timeline inserts; checked again here.
+    filter: isTimelineInsert,
+    onError: (record, err) => log.warn('fan-out record failed', { sequenceNumber: record.dynamodb?.SequenceNumber, error: err }),
+  });
 }
 
 export const handler = middy(fanOut);

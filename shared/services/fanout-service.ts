@@ -25,21 +25,10 @@ import type { Logger } from '../runtime/log';
 import { RecentMap } from '../runtime/recent-map';
 import type { ConnectionHolder, ConnectionStore, Membership } from '../store/connection-store';
 import type { Notifier } from '../store/notifier';
+import type { RoutedEvent } from '../store/stream-records';
 
-/** A stored timeline event with what is needed to route it. */
-export interface RoutedEvent {
-  readonly tenant: string;
-  readonly retailerId: string;
-  /**
-   * The order's driver once the event is stored (null: none): with `tenant`
-   * and `retailerId`, who may read it. Absent only on events stored before
-   * events carried it: members' rights are then not re-checked (expiry is).
-   */
-  readonly driverId?: string | null;
-  readonly event: OrderEvent;
-  /** The order room's membership epoch the event was stored under (absent: read the members). */
-  readonly roomEpoch?: number;
-}
+/** The decoded stream record the fan-out routes (defined with its item mapping). */
+export type { RoutedEvent } from '../store/stream-records';
 
 export interface FanoutResult {
   readonly sent: number;

@@ -1,14 +1,30 @@
 /**
  * Reading the `orders` table's stream: which records are timeline inserts,
- * and the event each one carries. The filter pattern is used as is by CDK's
- * event source mapping and by the local stream pump.
+ * and the event each one carries (the item mapping of a timeline record). The
+ * filter pattern is used as is by CDK's event source mapping and by the local
+ * stream pump. Processing a batch is shared/services/stream-batch.ts.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import type { RoutedEvent } from '../services/fanout-service';
+import type { OrderEvent } from '../domain/model';
 import { eventFromItem } from './dynamo-order-store';
 import { keys } from './tables';
+
+/** A stored timeline event with what is needed to route it. */
+export interface RoutedEvent {
+  readonly tenant: string;
+  readonly retailerId: string;
+  /**
+   * The order's driver once the event is stored (null: none): with `tenant`
+   * and `retailerId`, who may read it. Absent only on events stored before
+   * events carried it: members' rights are then not re-checked (expiry is).
+   */
+  readonly driverId?: string | null;
+  readonly event: OrderEvent;
+  /** The order room's membership epoch the event was stored under (absent: read the members). */
+  readonly roomEpoch?: number;
+}
 
 /** Lambda event filter: only new timeline events wake the fan-out. */
 export const TIMELINE_INSERT_FILTER = {
@@ -16,11 +32,16 @@ export const TIMELINE_INSERT_FILTER = {
   dynamodb: { Keys: { sk: { S: [{ prefix: keys.eventPrefix }] } } },
 } as const;
 
+/** Whether a stream record is a timeline insert: `TIMELINE_INSERT_FILTER` as a predicate. */
 export function isTimelineInsert(record: DynamoDBRecord): boolean {
   return record.eventName === 'INSERT' && (record.dynamodb?.Keys?.sk?.S ?? '').startsWith(keys.eventPrefix);
 }
 
-/** The routed event in a timeline insert record. */
+/**
+ * The routed event in a timeline insert record.
+ *
+ * @throws Error when the record has no `NewImage` (a stream that does not carry new images).
+ */
 export function routedEventOf(record: DynamoDBRecord): RoutedEvent {
   const image = record.dynamodb?.NewImage;
   if (image === undefined) throw new Error('stream record has no NewImage: the stream must carry new images (NEW_IMAGE)');
@@ -32,52 +53,4 @@ export function routedEventOf(record: DynamoDBRecord): RoutedEvent {
     event: eventFromItem(item),
     ...(typeof item.roomEpoch === 'number' && { roomEpoch: item.roomEpoch }),
   };
-}
-
-export interface BatchItemFailure {
-  readonly itemIdentifier: string;
-}
-
-/**
- * Deliver a batch of stream records, keeping each order's events in order:
- * orders proceed side by side, each order's records one after another. When a
- * record fails, it and every later record of the same order are reported as
- * failures (never sent out of order); other orders go on.
- */
-export async function processStreamBatch(
-  records: readonly DynamoDBRecord[],
-  deliver: (event: RoutedEvent) => Promise<unknown>,
-  onError: (record: DynamoDBRecord, err: unknown) => void,
-  concurrency = 16,
-): Promise<{ batchItemFailures: BatchItemFailure[] }> {
-  const groups = new Map<string, DynamoDBRecord[]>();
-  for (const record of records) {
-    if (!isTimelineInsert(record)) continue;
-    const pk = record.dynamodb?.Keys?.pk?.S ?? '';
-    const group = groups.get(pk);
-    if (group) group.push(record);
-    else groups.set(pk, [record]);
-  }
-  const failed = new Set<DynamoDBRecord>();
-  const queue = [...groups.values()];
-  const worker = async () => {
-    for (let group = queue.shift(); group !== undefined; group = queue.shift()) {
-      for (let i = 0; i < group.length; i++) {
-        const record = group[i]!;
-        try {
-          await deliver(routedEventOf(record));
-        } catch (err) {
-          onError(record, err);
-          for (const rest of group.slice(i)) failed.add(rest);
-          break;
-        }
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
-  // Reported in stream order: Lambda resumes from the lowest.
-  const batchItemFailures = records
-    .filter((r) => failed.has(r))
-    .map((r) => ({ itemIdentifier: r.dynamodb?.SequenceNumber ?? '' }));
-  return { batchItemFailures };
 }

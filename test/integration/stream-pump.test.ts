@@ -1,20 +1,22 @@
 /**
  * The local stream pump on DynamoDB Local's real stream: timeline inserts
  * reach the handler in order; reported failures are retried in order and
- * nothing else is delivered twice.
+ * nothing else is delivered twice. Consumers read the stream independently:
+ * one failing until it dead-letters does not hold back another, and each gets
+ * only what its filter lets through.
  */
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LOCAL_REGION, streamArnOf } from '../../local/dynamodb';
-import { StreamPump } from '../../local/stream-pump';
+import { StreamPump, type StreamConsumer } from '../../local/stream-pump';
 import type { Principal } from '../../shared/domain/model';
 import { createLogger } from '../../shared/runtime/log';
 import { DEFAULT_SLA_POLICY } from '../../shared/domain/sla';
 import { OrdersService } from '../../shared/services/orders-service';
 import { DynamoPolicyStore } from '../../shared/store/policy-store';
 import { DynamoOrderStore } from '../../shared/store/dynamo-order-store';
-import { routedEventOf } from '../../shared/store/stream-records';
+import { routedEventOf, TIMELINE_INSERT_FILTER } from '../../shared/store/stream-records';
 import { createTestTables, type TestTables } from '../support/tables';
 
 const retailer: Principal = { tenant: 'p1', role: 'retailer', sub: 'r', retailerId: 'r1' };
@@ -37,10 +39,15 @@ afterEach(async () => {
   pump = undefined;
 });
 
-function startPump(handler: (e: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>) {
+function startConsumers(consumers: readonly StreamConsumer[]) {
   const client = new DynamoDBStreamsClient({ endpoint: inject('dynamodbEndpoint'), region: LOCAL_REGION, credentials: inject('dynamodbCredentials') });
-  pump = new StreamPump({ client, streamArn, handler, log: quiet, idleMs: 20, maxRetries: 5 });
+  pump = new StreamPump({ client, streamArn, consumers, log: quiet, idleMs: 20 });
   return pump.start();
+}
+
+/** The pump as the runtime runs it: the fan-out's handler on timeline inserts. */
+function startPump(handler: (e: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>) {
+  return startConsumers([{ name: 'fanout', filter: [TIMELINE_INSERT_FILTER], handler, maxRetries: 5 }]);
 }
 
 async function until(check: () => boolean, timeoutMs = 10_000) {
@@ -120,5 +127,111 @@ describe('StreamPump', () => {
     await until(() => delivered.length >= 2);
     expect(delivered).toEqual([1, 2]);
     expect(pump?.deadLettered()[0]?.records).toHaveLength(1);
+  });
+
+  it('reads the stream once per consumer: one stuck, then failing every batch until dead-lettered, holds back no other', async () => {
+    const steadyAt = new Map<string, number>();
+    const steady: string[] = [];
+    let poisonCalls = 0;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    await startConsumers([
+      {
+        name: 'poison',
+        filter: [TIMELINE_INSERT_FILTER],
+        maxRetries: 3,
+        handler: async () => {
+          poisonCalls++;
+          // Its first invocation hangs until the test lets it go; every one fails.
+          if (poisonCalls === 1) await released;
+          throw new Error('down');
+        },
+      },
+      {
+        name: 'steady',
+        filter: [TIMELINE_INSERT_FILTER],
+        handler: async (e) => {
+          for (const r of e.Records) {
+            const { event } = routedEventOf(r);
+            steady.push(`${event.orderId}:${event.seq}`);
+            steadyAt.set(r.dynamodb?.SequenceNumber ?? '', Date.now());
+          }
+          return { batchItemFailures: [] };
+        },
+      },
+    ]);
+    await orderWithMessages('s-c', 3);
+    await until(() => poisonCalls === 1 && steady.length >= 4);
+    await orderWithMessages('s-d', 1);
+    await until(() => steady.length >= 6);
+    // All of it while the poison consumer was still stuck on its first batch.
+    expect(poisonCalls).toBe(1);
+    expect(pump?.deadLettered('poison')).toEqual([]);
+    release();
+    const poisonRecords = () => (pump?.deadLettered('poison') ?? []).reduce((n, d) => n + d.records.length, 0);
+    await until(() => poisonRecords() >= 6, 20_000);
+
+    expect(steady).toEqual(['s-c:1', 's-c:2', 's-c:3', 's-c:4', 's-d:1', 's-d:2']);
+    const dead = pump?.deadLettered('poison') ?? [];
+    expect(dead.flatMap((d) => d.records.map((r) => { const { event } = routedEventOf(r); return `${event.orderId}:${event.seq}`; }))).toEqual(steady);
+    for (const d of dead) {
+      expect(d.consumer).toBe('poison');
+      for (const r of d.records) expect(steadyAt.get(r.dynamodb?.SequenceNumber ?? '')).toBeLessThan(Date.parse(d.at));
+    }
+    // Every batch was tried 1 + maxRetries times.
+    expect(poisonCalls).toBe(dead.length * 4);
+    expect(pump?.deadLettered('steady')).toEqual([]);
+    expect(pump?.deadLettered()).toEqual(dead);
+    expect(pump?.stats()).toMatchObject({
+      delivered: 6,
+      deadLetters: dead.length,
+      consumers: [
+        { name: 'poison', delivered: 0, deadLetters: dead.length },
+        { name: 'steady', delivered: 6, deadLetters: 0 },
+      ],
+    });
+  });
+
+  it('gives each consumer only the records its filter lets through, and skips the rest for it', async () => {
+    const heads = { eventName: ['MODIFY'], dynamodb: { Keys: { sk: { S: ['HEAD'] } } } } as const;
+    const seen: Record<string, string[]> = { all: [], heads: [], timeline: [], either: [] };
+    const collect = (name: string) => async (e: DynamoDBStreamEvent) => {
+      for (const r of e.Records) seen[name]!.push(`${r.eventName} ${r.dynamodb?.Keys?.pk?.S} ${r.dynamodb?.Keys?.sk?.S}`);
+      return { batchItemFailures: [] };
+    };
+    await startConsumers([
+      { name: 'all', filter: [], handler: collect('all') },
+      { name: 'heads', filter: [heads], handler: collect('heads') },
+      { name: 'timeline', filter: [TIMELINE_INSERT_FILTER], handler: collect('timeline') },
+      { name: 'either', filter: [TIMELINE_INSERT_FILTER, heads], handler: collect('either') },
+    ]);
+    await orderWithMessages('s-f', 2);
+    await until(() => seen.timeline!.length >= 3 && seen.heads!.length >= 2 && seen.either!.length >= 5);
+    await new Promise((r) => setTimeout(r, 300));
+
+    const all = seen.all!;
+    const isHead = (k: string) => k.startsWith('MODIFY ') && k.endsWith(' HEAD');
+    const isTimeline = (k: string) => k.startsWith('INSERT ') && / E#\d+$/.test(k);
+    expect(all.filter((k) => !isHead(k) && !isTimeline(k)).length).toBeGreaterThan(0);
+    expect(seen.timeline).toEqual(all.filter(isTimeline));
+    expect(seen.timeline).toHaveLength(3);
+    expect(seen.heads).toEqual(all.filter(isHead));
+    expect(seen.heads).toHaveLength(2);
+    expect(seen.either).toEqual(all.filter((k) => isHead(k) || isTimeline(k)));
+    // Skipped records are neither delivered nor failed for the consumer that filtered them out.
+    expect(pump?.stats().consumers).toEqual([
+      expect.objectContaining({ name: 'all', delivered: all.length, deadLetters: 0 }),
+      expect.objectContaining({ name: 'heads', delivered: 2, deadLetters: 0 }),
+      expect.objectContaining({ name: 'timeline', delivered: 3, deadLetters: 0 }),
+      expect.objectContaining({ name: 'either', delivered: 5, deadLetters: 0 }),
+    ]);
+  });
+
+  it('refuses two consumers of one name and a filter rule it does not know', () => {
+    const client = new DynamoDBStreamsClient({ region: LOCAL_REGION });
+    const handler = async () => ({ batchItemFailures: [] });
+    expect(() => new StreamPump({ client, streamArn, log: quiet, consumers: [{ name: 'a', filter: [], handler }, { name: 'a', filter: [], handler }] })).toThrow(/twice/);
+    expect(() => new StreamPump({ client, streamArn, log: quiet, consumers: [{ name: 'a', filter: [{ eventName: [{ wildcard: 'IN*' } as never] }], handler }] })).toThrow(/eventName/);
+    client.destroy();
   });
 });
