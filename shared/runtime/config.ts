@@ -42,6 +42,13 @@ export interface Config {
    * given (then listing with a cursor fails as misconfigured).
    */
   readonly cursorSecret?: Uint8Array;
+  /**
+   * `WAYPOST_GROUP_COMMIT=1`: appends to different orders that meet in time
+   * share one `TransactWriteItems` (`shared/store/group-commit.ts`). Set by
+   * the local runtime, one process for every socket; absent (one call per
+   * transaction) in a Lambda, which serves one request at a time.
+   */
+  readonly groupCommit?: true;
 }
 
 export class ConfigError extends Error {
@@ -111,6 +118,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (smsDrainMs !== undefined && !(Number.isInteger(smsDrainMs) && smsDrainMs >= 1 && smsDrainMs <= 600_000)) {
     throw new ConfigError('WAYPOST_SMS_DRAIN_MS', `must be a whole number of milliseconds from 1 to 600000, not "${drain}"`);
   }
+  const groupCommit = optional(env, 'WAYPOST_GROUP_COMMIT') ?? '0';
+  if (groupCommit !== '0' && groupCommit !== '1') throw new ConfigError('WAYPOST_GROUP_COMMIT', `must be "0" or "1", not "${groupCommit}"`);
   const cursorSource = optional(env, 'WAYPOST_CURSOR_SECRET');
   if (cursorSource !== undefined && cursorSource.length < 32) throw new ConfigError('WAYPOST_CURSOR_SECRET', 'must be at least 32 characters');
   // Locally the JWT secret serves, through a derivation with its own label (`cursorKeyFrom`).
@@ -128,6 +137,7 @@ export function loadConfig(env: Env = process.env): Config {
     wsFrameLimit,
     ...(smsDrainMs !== undefined && { smsDrainMs }),
     ...(cursorKeySource !== undefined && { cursorSecret: cursorKeyFrom(cursorKeySource) }),
+    ...(groupCommit === '1' && { groupCommit: true as const }),
   };
 }
 

@@ -12,8 +12,9 @@ import {
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { Alert, AlertState } from '../domain/sla';
 import { DUE_SHARDS } from '../domain/sla';
-import { alertFromItem } from './dynamo-order-store';
+import { alertFromItem, type OutboxItem } from './orders-items';
 import { INDEX, keys } from './tables';
+import { buildUpdate } from './update-expression';
 
 export interface DueOrder {
   readonly tenant: string;
@@ -22,16 +23,7 @@ export interface DueOrder {
 
 export type DueGuard = { readonly alertId: string } | { readonly statusSince: string };
 
-export interface OutboxItem {
-  readonly alertId: string;
-  readonly orderId: string;
-  readonly level: number;
-  readonly index: number;
-  readonly to: string;
-  readonly text: string;
-  readonly state: 'pending' | 'sent';
-  readonly claimUntil?: string;
-}
+export type { OutboxItem } from './orders-items';
 
 export interface AlertStore {
   get(tenant: string, alertId: string): Promise<Alert | null>;
@@ -130,10 +122,11 @@ export class DynamoAlertStore implements AlertStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: keys.alert(tenant, item.alertId), sk: keys.smsOutbox(item.level, item.index) },
-          UpdateExpression: 'SET claimUntil = :until',
-          ConditionExpression: '#state = :pending AND (attribute_not_exists(claimUntil) OR claimUntil < :now)',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':pending': 'pending', ':now': now.toISOString(), ':until': until.toISOString() },
+          ...buildUpdate({
+            set: { claimUntil: until.toISOString() },
+            condition: (p) =>
+              `${p.name('state')} = ${p.value('pending')} AND (attribute_not_exists(${p.name('claimUntil')}) OR ${p.name('claimUntil')} < ${p.value(now.toISOString())})`,
+          }),
         }),
       );
       return true;
@@ -148,9 +141,7 @@ export class DynamoAlertStore implements AlertStore {
       new UpdateCommand({
         TableName: this.tableName,
         Key: { pk: keys.alert(tenant, item.alertId), sk: keys.smsOutbox(item.level, item.index) },
-        UpdateExpression: 'SET #state = :sent, messageId = :id, sentAt = :at REMOVE claimUntil',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':sent': 'sent', ':id': messageId, ':at': at.toISOString() },
+        ...buildUpdate({ set: { state: 'sent', messageId, sentAt: at.toISOString() }, remove: ['claimUntil'] }),
       }),
     );
   }
@@ -160,10 +151,7 @@ export class DynamoAlertStore implements AlertStore {
       new UpdateCommand({
         TableName: this.tableName,
         Key: { pk: keys.alert(tenant, item.alertId), sk: keys.smsOutbox(item.level, item.index) },
-        UpdateExpression: 'REMOVE claimUntil',
-        ConditionExpression: '#state = :pending',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':pending': 'pending' },
+        ...buildUpdate({ remove: ['claimUntil'], condition: (p) => `${p.name('state')} = ${p.value('pending')}` }),
       }),
     ).catch((err: unknown) => {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
@@ -171,20 +159,15 @@ export class DynamoAlertStore implements AlertStore {
   }
 
   async setDue(tenant: string, orderId: string, dueAt: string | null, shard: string, when: DueGuard): Promise<void> {
-    const guard =
-      'alertId' in when
-        ? { ConditionExpression: 'openAlertId = :guard', value: when.alertId }
-        : { ConditionExpression: 'statusSince = :guard AND attribute_not_exists(openAlertId)', value: when.statusSince };
+    const update = buildUpdate({
+      ...(dueAt === null ? { remove: ['dueAt', 'dueShard'] } : { set: { dueAt, dueShard: shard } }),
+      condition: (p) =>
+        'alertId' in when
+          ? `${p.name('openAlertId')} = ${p.value(when.alertId)}`
+          : `${p.name('statusSince')} = ${p.value(when.statusSince)} AND attribute_not_exists(${p.name('openAlertId')})`,
+    });
     try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: keys.order(tenant, orderId), sk: keys.head },
-          UpdateExpression: dueAt === null ? 'REMOVE dueAt, dueShard' : 'SET dueAt = :due, dueShard = :shard',
-          ConditionExpression: guard.ConditionExpression,
-          ExpressionAttributeValues: { ':guard': guard.value, ...(dueAt !== null && { ':due': dueAt, ':shard': shard }) },
-        }),
-      );
+      await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: { pk: keys.order(tenant, orderId), sk: keys.head }, ...update }));
     } catch (err) {
       // The order moved on (its alert resolved) meanwhile: its clock is already right.
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
