@@ -1,6 +1,9 @@
 /**
- * SLA alerts beyond what an append writes: finding them, the due index the
- * sweep reads, and the SMS outbox (claim, send, mark sent).
+ * SLA alert persistence, all of it: the alert and SMS outbox items an append
+ * writes in its transaction (`alertWriteItems`: an alert opens, fires,
+ * is acknowledged or resolved in the same write as its timeline event and
+ * head change), reading alerts, the due index the sweep reads and moves, and
+ * the SMS outbox (claim, mark sent, release).
  */
 import {
   GetCommand,
@@ -10,9 +13,11 @@ import {
   type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import type { Alert, AlertState } from '../domain/sla';
+import type { AlertWrite } from '../domain/orders';
+import type { Alert, AlertState, DueGuard } from '../domain/sla';
 import { DUE_SHARDS } from '../domain/sla';
-import { alertFromItem, type OutboxItem } from './orders-items';
+import type { TransactItem } from './committer';
+import { alertFromItem, alertToItem, outboxToItem, type OutboxItem } from './orders-items';
 import { INDEX, keys } from './tables';
 import { buildUpdate } from './update-expression';
 
@@ -21,7 +26,7 @@ export interface DueOrder {
   readonly orderId: string;
 }
 
-export type DueGuard = { readonly alertId: string } | { readonly statusSince: string };
+export type { DueGuard } from '../domain/sla';
 
 export type { OutboxItem } from './orders-items';
 
@@ -42,6 +47,31 @@ export interface AlertStore {
    * where the caller saw it: the same alert, or the same stay with no alert.
    */
   setDue(tenant: string, orderId: string, dueAt: string | null, shard: string, when: DueGuard): Promise<void>;
+}
+
+/**
+ * The items an alert write adds to its order's append transaction: a new
+ * alert (must not exist) with the SMS its first level owes, or an update of
+ * the alert (conditional on the states, and the level, it was decided on;
+ * the state index key moves with the state) with the SMS of a fired level.
+ * Every outbox item is new (`attribute_not_exists`), so no SMS is written twice.
+ */
+export function alertWriteItems(tableName: string, tenant: string, orderId: string, write: AlertWrite): TransactItem[] {
+  const putNew = (Item: Record<string, unknown>): TransactItem => ({ Put: { TableName: tableName, Item, ConditionExpression: 'attribute_not_exists(pk)' } });
+  const alertId = write.op === 'open' ? write.alert.alertId : write.alertId;
+  const outbox = write.outbox.map((entry) => putNew(outboxToItem(tenant, alertId, orderId, entry)));
+  if (write.op === 'open') return [putNew(alertToItem(write.alert)), ...outbox];
+  const set: [string, unknown][] = Object.entries(write.set);
+  if (write.set.state !== undefined) set.push(['gsiAlertState', keys.alertState(tenant, write.set.state)]);
+  const update = buildUpdate({
+    set,
+    condition: (p) => {
+      const states = write.expectStates.map((st) => `${p.name('state')} = ${p.value(st)}`).join(' OR ');
+      const level = write.expectLevel === undefined ? '' : ` AND ${p.name('level')} = ${p.value(write.expectLevel)}`;
+      return `attribute_exists(${p.name('pk')}) AND (${states})${level}`;
+    },
+  });
+  return [{ Update: { TableName: tableName, Key: { pk: keys.alert(tenant, alertId), sk: keys.alertItem }, ...update } }, ...outbox];
 }
 
 /** `T#<tenant>#O#<orderId>` back to its parts. */

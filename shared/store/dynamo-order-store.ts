@@ -9,7 +9,8 @@
  * meet in time when the composition asks for it (`group-commit.ts`); each
  * still succeeds or fails whole. Heads are read with the low-level commands
  * so that maps keyed by users keep every key (`headItemFromAttributes`).
- * The items' shapes are in `orders-items.ts`.
+ * The items' shapes are in `orders-items.ts`; the alert items an append
+ * writes come from the alert store (`alertWriteItems`).
  */
 import {
   type AttributeValue,
@@ -25,7 +26,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { NotFoundError, RateLimitedError } from '../domain/errors';
 import { InvalidCursorError } from '../runtime/cursor';
 import type { EventDraft, OrderEvent, OrderHead } from '../domain/model';
-import type { Append, AlertWrite } from '../domain/orders';
+import type { Append } from '../domain/orders';
 import type { ListScope, OrderAccess } from '../domain/permissions';
 import { judgeReplay } from '../domain/request-digest';
 import type { Status } from '../domain/statuses';
@@ -34,8 +35,8 @@ import type { AppendResult, IdempotencyKey, OrderStore, Page } from './order-sto
 import { RecentMap } from '../runtime/recent-map';
 import { DirectCommitter, type CommitStats, type Committer, type TransactItem } from './committer';
 import { GroupCommitter } from './group-commit';
+import { alertWriteItems } from './alert-store';
 import {
-  alertToItem,
   applyChange,
   eventFromItem,
   eventToItem,
@@ -44,7 +45,6 @@ import {
   headItemFromAttributes,
   headToItem,
   idempotencyKeyToItem,
-  outboxToItem,
   roomEpochOf,
   type Item,
 } from './orders-items';
@@ -427,30 +427,13 @@ export class DynamoOrderStore implements OrderStore {
     // The idempotency key is always the item at index `keyAt`: its failure means a replay.
     const keyAt = items.length;
     if (key !== undefined) items.push(this.putNew(idempotencyKeyToItem(tenant, orderId, key, event)));
-    if (plan.alert !== undefined) items.push(...this.alertItems(tenant, orderId, plan.alert));
+    if (plan.alert !== undefined) items.push(...alertWriteItems(this.tableName, tenant, orderId, plan.alert));
     return { items, keyAt, event, lastSeq };
   }
 
   /** A `Put` of an item that must not exist yet. */
   private putNew(item: Item): TransactItem {
     return { Put: { TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } };
-  }
-
-  private alertItems(tenant: string, orderId: string, write: AlertWrite): TransactItem[] {
-    const alertId = write.op === 'open' ? write.alert.alertId : write.alertId;
-    const outbox = write.outbox.map((entry) => this.putNew(outboxToItem(tenant, alertId, orderId, entry)));
-    if (write.op === 'open') return [this.putNew(alertToItem(write.alert)), ...outbox];
-    const set: [string, unknown][] = Object.entries(write.set);
-    if (write.set.state !== undefined) set.push(['gsiAlertState', keys.alertState(tenant, write.set.state)]);
-    const update = buildUpdate({
-      set,
-      condition: (p) => {
-        const states = write.expectStates.map((st) => `${p.name('state')} = ${p.value(st)}`).join(' OR ');
-        const level = write.expectLevel === undefined ? '' : ` AND ${p.name('level')} = ${p.value(write.expectLevel)}`;
-        return `attribute_exists(${p.name('pk')}) AND (${states})${level}`;
-      },
-    });
-    return [{ Update: { TableName: this.tableName, Key: { pk: keys.alert(tenant, alertId), sk: keys.alertItem }, ...update } }, ...outbox];
   }
 
   async timeline(tenant: string, orderId: string, sinceSeq: number, limit: number): Promise<OrderEvent[]> {
