@@ -227,7 +227,7 @@ export class SlaService {
       const alert = alertId === undefined ? null : await this.deps.alerts.get(tenant, alertId);
       let owed: OutboxItem[] | null = null;
       let next = nextSlaStep(head, alert, policy, now);
-      // An earlier pass only opens alerts; everything else is the last pass's.
+      // Nor an alertless order's other steps (moving a clock the policy no longer runs out).
       if (!pass.last && next.kind !== 'open') return [];
       if (next.kind === 'read-owed') {
         owed = await this.deps.alerts.unsent(tenant, next.alertId);
