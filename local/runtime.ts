@@ -105,6 +105,8 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
     WAYPOST_DYNAMODB_ENDPOINT: `http://127.0.0.1:${dynamodbPort}`,
     // The local gateway applies CONTRACT §5's frame rate on arrival (local/gateway.ts).
     WAYPOST_WS_FRAME_LIMIT: 'gateway',
+    // One process for every socket: appends to different orders that meet in time share a transaction.
+    WAYPOST_GROUP_COMMIT: '1',
     // A sweep sends owed SMS for at most one interval, so the next sweep is never held back long.
     WAYPOST_SMS_DRAIN_MS: String(cfg.sweepMs),
     ...(cfg.slaPolicyJson !== undefined && { WAYPOST_DEFAULT_SLA_POLICY: cfg.slaPolicyJson }),

@@ -37,7 +37,10 @@ export const logger = once((): Logger => {
   return createLogger({ service: 'waypost' });
 });
 export const verifyToken = once((): TokenVerifier => createTokenVerifier(config().jwt));
-export const orderStore = once(() => new DynamoOrderStore(documentClient(), config().ordersTable));
+/** Grouped commits only where the process asks for them (`WAYPOST_GROUP_COMMIT`: the local runtime); a Lambda sends each alone. */
+export const orderStore = once(
+  () => new DynamoOrderStore(documentClient(), config().ordersTable, { groupCommit: config().groupCommit === true }),
+);
 export const connectionStore = once(() => new DynamoConnectionStore(documentClient(), config().connectionsTable));
 export const policyStore = once(() => new DynamoPolicyStore(documentClient(), config().ordersTable, config().defaultSlaPolicy));
 export const alertStore = once(() => new DynamoAlertStore(documentClient(), config().ordersTable));

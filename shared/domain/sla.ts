@@ -313,6 +313,77 @@ export function planFireLevel(head: OrderHead, alert: Alert, now: Date): Append 
   };
 }
 
+/**
+ * Where the sweep moves an order's SLA clock (the due index) when nothing can
+ * be written now, and on what condition: while the order still holds the
+ * same alert, or (no alert) is still in the same stay.
+ */
+export type DueGuard = { readonly alertId: string } | { readonly statusSince: string };
+
+/**
+ * What the SLA sweep does next for one due order, decided on what it read in
+ * this step: the head, the alert the head names (read after the head) and,
+ * once asked for, how many of that alert's SMS are written and not yet sent.
+ *
+ * - `done`: nothing to do now: the order is gone, or not due (`dueAt`
+ *   absent or later than `now`).
+ * - `open`: open the alert of the stalled stay (with level 1 when it is due
+ *   at once): `plan` is one conditional append.
+ * - `fire`: fire the alert's next level (`level`): `plan` is one conditional
+ *   append, which writes the level's SMS to the outbox in the same write.
+ * - `read-owed`: nothing can fire now; how many SMS the alert still owes
+ *   decides between the next two steps (ask again with `owedSms`).
+ * - `send-owed`: the alert owes SMS: send them in this sweep. The order
+ *   stays due (its `dueAt` is already past) until they are sent, so a sweep
+ *   that dies before sending is caught up by the next one.
+ * - `reschedule`: the due index is stale (nothing fires and nothing is
+ *   owed, or the stay is not due under the policy in force now): set the
+ *   order's `dueAt` (null: no clock), on `guard`'s condition. Never now or
+ *   earlier, so it ends the order's turn.
+ */
+export type SlaStep =
+  | { readonly kind: 'done'; readonly reason: 'gone' | 'not-due' }
+  | { readonly kind: 'open'; readonly plan: Append }
+  | { readonly kind: 'fire'; readonly level: number; readonly plan: Append }
+  | { readonly kind: 'read-owed'; readonly alertId: string }
+  | { readonly kind: 'send-owed'; readonly alertId: string }
+  | { readonly kind: 'reschedule'; readonly dueAt: string | null; readonly guard: DueGuard };
+
+/**
+ * The SLA sweep's next step for one order (see `SlaStep`). Pure: the sweep
+ * reads, asks, executes the step, and asks again.
+ *
+ * @param head the order's head; null when the order is gone.
+ * @param alert the alert `head.openAlertId` names, read after the head; null
+ *   when the head names none or it was not found.
+ * @param policy the tenant's SLA policy in force now (for opening; an open
+ *   alert escalates by the levels it was opened with).
+ * @param owedSms how many SMS of the head's alert are written and not sent;
+ *   null until read (the step says when it is needed: `read-owed`).
+ * @throws RangeError when `alert` is not the alert the head names.
+ */
+export function nextSlaStep(head: OrderHead | null, alert: Alert | null, policy: SlaPolicy, now: Date, owedSms: number | null = null): SlaStep {
+  if (head === null) return { kind: 'done', reason: 'gone' };
+  if (alert !== null && alert.alertId !== head.openAlertId) {
+    throw new RangeError(`Alert "${alert.alertId}" is not the alert the head of order "${head.orderId}" names.`);
+  }
+  if (head.dueAt === undefined || Date.parse(head.dueAt) > now.getTime()) return { kind: 'done', reason: 'not-due' };
+  if (head.openAlertId === undefined) {
+    const plan = planOpenAlert(head, policy, now);
+    if (plan !== null) return { kind: 'open', plan };
+    // The clock ran out under an older policy; under the one in force now the stay is not due (yet).
+    return { kind: 'reschedule', dueAt: dueAtFor(policy, head.status, head.statusSince), guard: { statusSince: head.statusSince } };
+  }
+  const guard = { alertId: head.openAlertId };
+  // The head names an alert that is not there: nothing can fire or be owed for it.
+  if (alert === null) return { kind: 'reschedule', dueAt: null, guard };
+  const fire = planFireLevel(head, alert, now);
+  if (fire !== null) return { kind: 'fire', level: alert.level + 1, plan: fire };
+  if (owedSms === null) return { kind: 'read-owed', alertId: alert.alertId };
+  if (owedSms > 0) return { kind: 'send-owed', alertId: alert.alertId };
+  return { kind: 'reschedule', dueAt: nextAlertDueAt(alert), guard };
+}
+
 /** A dispatcher acknowledges: escalation stops. Null when there is nothing to acknowledge any more. */
 export function planAcknowledge(p: Principal, head: OrderHead, alert: Alert, now: Date): Append | null {
   authorizeAlerts(p);

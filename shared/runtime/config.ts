@@ -51,6 +51,13 @@ export interface Config {
   readonly metricsStage?: string;
   /** The level below which log lines are dropped (`WAYPOST_LOG_LEVEL`); unset means `info`. */
   readonly logLevel?: LogLevel;
+  /**
+   * `WAYPOST_GROUP_COMMIT=1`: appends to different orders that meet in time
+   * share one `TransactWriteItems` (`shared/store/group-commit.ts`). Set by
+   * the local runtime, one process for every socket; absent (one call per
+   * transaction) in a Lambda, which serves one request at a time.
+   */
+  readonly groupCommit?: true;
 }
 
 export class ConfigError extends Error {
@@ -137,6 +144,8 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('WAYPOST_SMS_DRAIN_MS', `must be a whole number of milliseconds from 1 to 600000, not "${drain}"`);
   }
   const metricsStage = optional(env, 'WAYPOST_METRICS_STAGE');
+  const groupCommit = optional(env, 'WAYPOST_GROUP_COMMIT') ?? '0';
+  if (groupCommit !== '0' && groupCommit !== '1') throw new ConfigError('WAYPOST_GROUP_COMMIT', `must be "0" or "1", not "${groupCommit}"`);
   const cursorSource = optional(env, 'WAYPOST_CURSOR_SECRET');
   if (cursorSource !== undefined && cursorSource.length < 32) throw new ConfigError('WAYPOST_CURSOR_SECRET', 'must be at least 32 characters');
   // Locally the JWT secret serves, through a derivation with its own label (`cursorKeyFrom`).
@@ -156,6 +165,7 @@ export function loadConfig(env: Env = process.env): Config {
     ...(cursorKeySource !== undefined && { cursorSecret: cursorKeyFrom(cursorKeySource) }),
     ...(metricsStage !== undefined && { metricsStage }),
     ...(optional(env, 'WAYPOST_LOG_LEVEL') !== undefined && { logLevel }),
+    ...(groupCommit === '1' && { groupCommit: true as const }),
   };
 }
 

@@ -5,7 +5,7 @@
  *
  * An order room's member list is kept between events of that order while the
  * room's membership epoch stays the same: every join and leave moves the
- * epoch on before its ack (`OrderStore.openRoom`), and every event carries the
+ * epoch on before its ack (`OrderStore.bumpRoomEpoch`), and every event carries the
  * epoch it was stored under, so an event from after a join or leave always
  * finds a list read after it (read consistently).
  *
@@ -35,9 +35,9 @@ export interface FanoutResult {
   readonly gone: number;
 }
 
-/** Moves an order room's membership epoch on (`OrderStore.openRoom`), so every process reads its members again. */
+/** Moves an order room's membership epoch on (`OrderStore.bumpRoomEpoch`), so every process reads its members again. */
 export interface RoomEpochs {
-  openRoom(tenant: string, orderId: string): Promise<unknown>;
+  bumpRoomEpoch(tenant: string, orderId: string): Promise<unknown>;
 }
 
 /** How many recent events remember whom they reached, so a retry skips them. */
@@ -224,7 +224,7 @@ export class FanoutService {
   /** Members were revoked here: every process's kept list of the room must be read again. */
   private async moveEpoch(tenant: string, orderId: string): Promise<void> {
     try {
-      await this.epochs.openRoom(tenant, orderId);
+      await this.epochs.bumpRoomEpoch(tenant, orderId);
     } catch (err) {
       // Kept lists elsewhere still hold the revoked member: each push to it is
       // checked again, and its removal (already done) tells it nothing twice.

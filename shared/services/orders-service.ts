@@ -120,7 +120,7 @@ export class OrdersService {
   ): Promise<{ headSeq: number; catchUp?: { items: OrderEvent[]; more: boolean } }> {
     await this.readableHead(p, orderId);
     await join();
-    const { headSeq } = await this.orders.openRoom(p.tenant, orderId);
+    const { headSeq } = await this.orders.bumpRoomEpoch(p.tenant, orderId);
     if (sinceSeq === undefined) return { headSeq };
     const missing = Math.max(0, headSeq - sinceSeq);
     const take = Math.min(missing, TIMELINE_PAGE_MAX);
@@ -133,7 +133,7 @@ export class OrdersService {
    * head as it is now.
    */
   async roomChanged(p: Principal, orderId: string): Promise<OrderHead> {
-    return this.orders.openRoom(p.tenant, orderId);
+    return this.orders.bumpRoomEpoch(p.tenant, orderId);
   }
 
   async get(p: Principal, orderId: string): Promise<OrderView> {

@@ -2,25 +2,26 @@
  * SLA escalation (CONTRACT §6): the sweep that opens alerts for stalled stays
  * and fires their levels, acknowledgement, listing, and the per-tenant policy.
  *
- * Every opening and firing is one conditional transaction through the order
+ * The sweep works each due order step by step: a pure decision
+ * (`nextSlaStep` in domain/sla.ts) on what it read, then one action. Every
+ * opening and firing is one conditional transaction through the order
  * store, so two sweeps racing, or a sweep run again after a crash, fire
- * nothing twice. SMS go through an outbox: written in the same transaction as
- * the level, then claimed, sent and marked one by one, so a crash between the
- * write and the send is caught up by the next sweep.
+ * nothing twice. SMS go through an outbox (behind `AlertStore`): written in
+ * the same transaction as the level, then claimed, sent and marked one by
+ * one in the same sweep, so a crash between the write and the send is
+ * caught up by the next sweep.
  */
 import { NotFoundError } from '../domain/errors';
-import type { OrderHead, Principal } from '../domain/model';
+import type { Principal } from '../domain/model';
 import {
   ALERT_STATES,
   alertView,
   authorizeAlerts,
-  dueAtFor,
   dueShardOf,
   DUE_SHARDS,
-  nextAlertDueAt,
+  MAX_ESCALATION_LEVELS,
+  nextSlaStep,
   planAcknowledge,
-  planFireLevel,
-  planOpenAlert,
   slaPolicySchema,
   type AlertState,
   type AlertView,
@@ -121,6 +122,34 @@ async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Pr
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
+/** The writes of a sweep that spend a tenant's budget. */
+type SweepWrite = 'open' | 'fire';
+
+/**
+ * One pass of a sweep over its due orders: which writes it may do now, and
+ * whether it is the last pass.
+ */
+interface SweepPass {
+  /** Whether `write` may be done now for `tenant` (a yes spends the tenant's budget). */
+  allow(tenant: string, write: SweepWrite): boolean;
+  /**
+   * An earlier pass only opens alerts and leaves every other step to the
+   * last. The last does the rest, and when it refuses a write it still
+   * collects the SMS the order's alert owes, so they are sent in this sweep.
+   */
+  readonly last: boolean;
+}
+
+/**
+ * The most steps one order's turn takes: opening, every level of the longest
+ * escalation, a look at the owed SMS, and the step that ends the turn
+ * (send them, or move the clock), plus `LOST_RACES_PER_TURN` steps that find
+ * the head moved by another writer and read it again. A turn that runs out
+ * leaves the order due for the next sweep.
+ */
+const LOST_RACES_PER_TURN = 2;
+const MAX_STEPS_PER_TURN = 1 + MAX_ESCALATION_LEVELS + 1 + 1 + LOST_RACES_PER_TURN;
+
 export class SlaService {
   private readonly now: () => Date;
 
@@ -151,10 +180,10 @@ export class SlaService {
     report.deferred = left.length;
     const owed = new Map<string, OwedSms>();
     const writes = new Map<string, number>();
-    const work = (spend: (tenant: string, write: 'open' | 'fire') => boolean) =>
+    const work = (pass: SweepPass) =>
       pool(taken, SWEEP_CONCURRENCY, async ({ tenant, orderId }) => {
         try {
-          for (const item of await this.processOrder(tenant, orderId, now, report, spend)) {
+          for (const item of await this.orderTurn(tenant, orderId, now, report, pass)) {
             owed.set(`${tenant} ${item.alertId} ${item.level} ${item.index}`, { tenant, item });
           }
         } catch (err) {
@@ -163,78 +192,77 @@ export class SlaService {
         }
       });
     // Alerts open first, every due order's; then levels fire, within each tenant's budget of writes.
-    await work((_, write) => write === 'open');
-    await work((tenant, write) => {
-      const used = writes.get(tenant) ?? 0;
-      if (write !== 'fire' || used >= TENANT_WRITES_PER_SWEEP) return false;
-      writes.set(tenant, used + 1);
-      return true;
+    await work({ allow: (_, write) => write === 'open', last: false });
+    await work({
+      allow: (tenant, write) => {
+        const used = writes.get(tenant) ?? 0;
+        if (write !== 'fire' || used >= TENANT_WRITES_PER_SWEEP) return false;
+        writes.set(tenant, used + 1);
+        return true;
+      },
+      last: true,
     });
     report.smsSent = await this.drainSms([...owed.values()], now);
     return report;
   }
 
   /**
-   * Bring one due order's alert up to date: open it, fire what is due.
-   * `spend` is asked before each write (opening the alert, or firing a
-   * level) and says whether it may be done now (see `sweep`).
-   * Returns the SMS its alert owes (written, not sent), which the caller
+   * One due order's turn in a pass: step by step (`nextSlaStep`), each step
+   * decided on the head and its alert read for it, until the order is not
+   * due, its clock is moved, the pass refuses a write, or the SMS its alert
+   * owes are found. Returns those SMS (written, not sent), which the sweep
    * sends; while any is owed the order stays due, so a sweep that could not
-   * send it tries again.
+   * send them tries again. Opening and firing are conditional appends that
+   * apply only to the head the step read: if anyone moved the head since,
+   * nothing is written and the next step reads again, so racing sweeps fire
+   * nothing twice.
    */
-  async processOrder(
-    tenant: string,
-    orderId: string,
-    now: Date,
-    report: SweepReport,
-    spend: (tenant: string, write: 'open' | 'fire') => boolean = () => true,
-  ): Promise<OutboxItem[]> {
+  private async orderTurn(tenant: string, orderId: string, now: Date, report: SweepReport, pass: SweepPass): Promise<OutboxItem[]> {
     const { policy } = await this.deps.policies.policyFor(tenant);
-    let alertId: string | undefined;
-    /** Whether the due index must be set again: nothing was left to fire though the order was due. */
-    let stale = false;
-    // Each pass makes progress (opens, or fires one level) or stops; bounded by the levels.
-    for (let pass = 0; pass < policy.escalation.length + 4; pass++) {
+    for (let step = 0; step < MAX_STEPS_PER_TURN; step++) {
       const head = await this.deps.orders.getOrder(tenant, orderId);
-      if (head === null) return [];
-      alertId = head.openAlertId;
-      if (head.dueAt === undefined || Date.parse(head.dueAt) > now.getTime()) break;
-      // Not this write in this step (or the tenant's are spent): the order stays due.
-      if (!spend(tenant, alertId === undefined ? 'open' : 'fire')) break;
-
-      if (alertId === undefined) {
-        const result = await this.deps.orders.append(tenant, orderId, (h) => planOpenAlert(h, policy, now));
-        if (result.outcome === 'stored') {
-          report.opened++;
-          if (result.head.alertLevel !== undefined && result.head.alertLevel > 0) report.fired++;
-          continue;
+      const alertId = head?.openAlertId;
+      // An earlier pass only opens alerts: an order that has one is the last pass's (its alert is not read here).
+      if (!pass.last && alertId !== undefined) return [];
+      const alert = alertId === undefined ? null : await this.deps.alerts.get(tenant, alertId);
+      let owed: OutboxItem[] | null = null;
+      let next = nextSlaStep(head, alert, policy, now);
+      // Nor an alertless order's other steps (moving a clock the policy no longer runs out).
+      if (!pass.last && next.kind !== 'open') return [];
+      if (next.kind === 'read-owed') {
+        owed = await this.deps.alerts.unsent(tenant, next.alertId);
+        next = nextSlaStep(head, alert, policy, now, owed.length);
+      }
+      switch (next.kind) {
+        case 'done':
+          return [];
+        case 'send-owed':
+          return owed ?? [];
+        case 'reschedule':
+          await this.deps.alerts.setDue(tenant, orderId, next.dueAt, dueShardOf(tenant, orderId), next.guard);
+          return [];
+        case 'read-owed':
+          throw new Error('nextSlaStep asked for the owed SMS it was given');
+        case 'open':
+        case 'fire': {
+          if (!pass.allow(tenant, next.kind)) {
+            return pass.last && alertId !== undefined ? this.deps.alerts.unsent(tenant, alertId) : [];
+          }
+          const seen = head?.headSeq;
+          const { plan } = next;
+          const result = await this.deps.orders.append(tenant, orderId, (h) => (h.headSeq === seen ? plan : null));
+          if (result.outcome !== 'stored') break; // the head moved since this step read it: read again
+          if (next.kind === 'open') {
+            report.opened++;
+            if (result.head.alertLevel !== undefined && result.head.alertLevel > 0) report.fired++;
+          } else {
+            report.fired++;
+          }
+          break;
         }
-        // Not due under the policy in force now (it changed since the clock was set): reset the clock.
-        await this.rescheduleStay(tenant, orderId, head, policy);
-        return [];
       }
-
-      const firing = alertId;
-      const result = await this.deps.orders.append(tenant, orderId, async (h) => {
-        const alert = await this.deps.alerts.get(tenant, firing);
-        return alert === null ? null : planFireLevel(h, alert, now);
-      });
-      if (result.outcome === 'stored') {
-        report.fired++;
-        continue;
-      }
-      stale = true;
-      break;
     }
-    if (alertId === undefined) return [];
-    const unsent = await this.deps.alerts.unsent(tenant, alertId);
-    if (stale || unsent.length > 0) {
-      const alert = await this.deps.alerts.get(tenant, alertId);
-      // Owed SMS keep the order due (now) until they are sent; else it is due at the next level's time.
-      const next = alert === null ? null : unsent.length > 0 ? now.toISOString() : nextAlertDueAt(alert);
-      await this.deps.alerts.setDue(tenant, orderId, next, dueShardOf(tenant, orderId), { alertId });
-    }
-    return unsent;
+    return [];
   }
 
   /**
@@ -285,12 +313,6 @@ export class SlaService {
     await this.deps.alerts.markSent(tenant, item, messageId, this.now());
     this.deps.log.info('sla sms sent', { alertId: item.alertId, orderId: item.orderId, escalationLevel: item.level, messageId });
     return true;
-  }
-
-  /** The clock ran out under an older policy; under the one in force now the stay is not due (yet). */
-  private async rescheduleStay(tenant: string, orderId: string, head: OrderHead, policy: SlaPolicy): Promise<void> {
-    const dueAt = dueAtFor(policy, head.status, head.statusSince);
-    await this.deps.alerts.setDue(tenant, orderId, dueAt, dueShardOf(tenant, orderId), { statusSince: head.statusSince });
   }
 
   /** Acknowledge an alert: escalation stops. Acknowledging again (or a resolved alert) changes nothing. */

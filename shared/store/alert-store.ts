@@ -1,6 +1,9 @@
 /**
- * SLA alerts beyond what an append writes: finding them, the due index the
- * sweep reads, and the SMS outbox (claim, send, mark sent).
+ * SLA alert persistence, all of it: the alert and SMS outbox items an append
+ * writes in its transaction (`alertWriteItems`: an alert opens, fires,
+ * is acknowledged or resolved in the same write as its timeline event and
+ * head change), reading alerts, the due index the sweep reads and moves, and
+ * the SMS outbox (claim, mark sent, release).
  */
 import {
   GetCommand,
@@ -10,28 +13,22 @@ import {
   type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import type { Alert, AlertState } from '../domain/sla';
+import type { AlertWrite } from '../domain/orders';
+import type { Alert, AlertState, DueGuard } from '../domain/sla';
 import { DUE_SHARDS } from '../domain/sla';
-import { alertFromItem } from './dynamo-order-store';
+import type { TransactItem } from './committer';
+import { alertFromItem, alertToItem, outboxToItem, type OutboxItem } from './orders-items';
 import { INDEX, keys } from './tables';
+import { buildUpdate } from './update-expression';
 
 export interface DueOrder {
   readonly tenant: string;
   readonly orderId: string;
 }
 
-export type DueGuard = { readonly alertId: string } | { readonly statusSince: string };
+export type { DueGuard } from '../domain/sla';
 
-export interface OutboxItem {
-  readonly alertId: string;
-  readonly orderId: string;
-  readonly level: number;
-  readonly index: number;
-  readonly to: string;
-  readonly text: string;
-  readonly state: 'pending' | 'sent';
-  readonly claimUntil?: string;
-}
+export type { OutboxItem } from './orders-items';
 
 export interface AlertStore {
   get(tenant: string, alertId: string): Promise<Alert | null>;
@@ -50,6 +47,31 @@ export interface AlertStore {
    * where the caller saw it: the same alert, or the same stay with no alert.
    */
   setDue(tenant: string, orderId: string, dueAt: string | null, shard: string, when: DueGuard): Promise<void>;
+}
+
+/**
+ * The items an alert write adds to its order's append transaction: a new
+ * alert (must not exist) with the SMS its first level owes, or an update of
+ * the alert (conditional on the states, and the level, it was decided on;
+ * the state index key moves with the state) with the SMS of a fired level.
+ * Every outbox item is new (`attribute_not_exists`), so no SMS is written twice.
+ */
+export function alertWriteItems(tableName: string, tenant: string, orderId: string, write: AlertWrite): TransactItem[] {
+  const putNew = (Item: Record<string, unknown>): TransactItem => ({ Put: { TableName: tableName, Item, ConditionExpression: 'attribute_not_exists(pk)' } });
+  const alertId = write.op === 'open' ? write.alert.alertId : write.alertId;
+  const outbox = write.outbox.map((entry) => putNew(outboxToItem(tenant, alertId, orderId, entry)));
+  if (write.op === 'open') return [putNew(alertToItem(write.alert)), ...outbox];
+  const set: [string, unknown][] = Object.entries(write.set);
+  if (write.set.state !== undefined) set.push(['gsiAlertState', keys.alertState(tenant, write.set.state)]);
+  const update = buildUpdate({
+    set,
+    condition: (p) => {
+      const states = write.expectStates.map((st) => `${p.name('state')} = ${p.value(st)}`).join(' OR ');
+      const level = write.expectLevel === undefined ? '' : ` AND ${p.name('level')} = ${p.value(write.expectLevel)}`;
+      return `attribute_exists(${p.name('pk')}) AND (${states})${level}`;
+    },
+  });
+  return [{ Update: { TableName: tableName, Key: { pk: keys.alert(tenant, alertId), sk: keys.alertItem }, ...update } }, ...outbox];
 }
 
 /** `T#<tenant>#O#<orderId>` back to its parts. */
@@ -130,10 +152,11 @@ export class DynamoAlertStore implements AlertStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: keys.alert(tenant, item.alertId), sk: keys.smsOutbox(item.level, item.index) },
-          UpdateExpression: 'SET claimUntil = :until',
-          ConditionExpression: '#state = :pending AND (attribute_not_exists(claimUntil) OR claimUntil < :now)',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: { ':pending': 'pending', ':now': now.toISOString(), ':until': until.toISOString() },
+          ...buildUpdate({
+            set: { claimUntil: until.toISOString() },
+            condition: (p) =>
+              `${p.name('state')} = ${p.value('pending')} AND (attribute_not_exists(${p.name('claimUntil')}) OR ${p.name('claimUntil')} < ${p.value(now.toISOString())})`,
+          }),
         }),
       );
       return true;
@@ -148,9 +171,7 @@ export class DynamoAlertStore implements AlertStore {
       new UpdateCommand({
         TableName: this.tableName,
         Key: { pk: keys.alert(tenant, item.alertId), sk: keys.smsOutbox(item.level, item.index) },
-        UpdateExpression: 'SET #state = :sent, messageId = :id, sentAt = :at REMOVE claimUntil',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':sent': 'sent', ':id': messageId, ':at': at.toISOString() },
+        ...buildUpdate({ set: { state: 'sent', messageId, sentAt: at.toISOString() }, remove: ['claimUntil'] }),
       }),
     );
   }
@@ -160,10 +181,7 @@ export class DynamoAlertStore implements AlertStore {
       new UpdateCommand({
         TableName: this.tableName,
         Key: { pk: keys.alert(tenant, item.alertId), sk: keys.smsOutbox(item.level, item.index) },
-        UpdateExpression: 'REMOVE claimUntil',
-        ConditionExpression: '#state = :pending',
-        ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':pending': 'pending' },
+        ...buildUpdate({ remove: ['claimUntil'], condition: (p) => `${p.name('state')} = ${p.value('pending')}` }),
       }),
     ).catch((err: unknown) => {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
@@ -171,20 +189,15 @@ export class DynamoAlertStore implements AlertStore {
   }
 
   async setDue(tenant: string, orderId: string, dueAt: string | null, shard: string, when: DueGuard): Promise<void> {
-    const guard =
-      'alertId' in when
-        ? { ConditionExpression: 'openAlertId = :guard', value: when.alertId }
-        : { ConditionExpression: 'statusSince = :guard AND attribute_not_exists(openAlertId)', value: when.statusSince };
+    const update = buildUpdate({
+      ...(dueAt === null ? { remove: ['dueAt', 'dueShard'] } : { set: { dueAt, dueShard: shard } }),
+      condition: (p) =>
+        'alertId' in when
+          ? `${p.name('openAlertId')} = ${p.value(when.alertId)}`
+          : `${p.name('statusSince')} = ${p.value(when.statusSince)} AND attribute_not_exists(${p.name('openAlertId')})`,
+    });
     try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: keys.order(tenant, orderId), sk: keys.head },
-          UpdateExpression: dueAt === null ? 'REMOVE dueAt, dueShard' : 'SET dueAt = :due, dueShard = :shard',
-          ConditionExpression: guard.ConditionExpression,
-          ExpressionAttributeValues: { ':guard': guard.value, ...(dueAt !== null && { ':due': dueAt, ':shard': shard }) },
-        }),
-      );
+      await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: { pk: keys.order(tenant, orderId), sk: keys.head }, ...update }));
     } catch (err) {
       // The order moved on (its alert resolved) meanwhile: its clock is already right.
       if (!(err instanceof ConditionalCheckFailedException)) throw err;

@@ -2,7 +2,7 @@
  * WebSocket connections and their room memberships. Membership items are
  * keyed by room, so fan-out queries one room's members and never scans.
  */
-import { ConditionalCheckFailedException, type TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
   GetCommand,
@@ -17,7 +17,7 @@ import {
 import { LimitExceededError, RateLimitedError } from '../domain/errors';
 import type { Principal } from '../domain/model';
 import { MAX_ROOMS_PER_CONNECTION, type MemberRights } from '../domain/rooms';
-import type { TransactItem } from './group-commit';
+import type { TransactItem } from './committer';
 import { keys } from './tables';
 
 /** API Gateway closes every WebSocket after two hours. */
@@ -244,8 +244,8 @@ export class DynamoConnectionStore implements ConnectionStore {
       );
       return 'done';
     } catch (err) {
-      if (!(err instanceof Error && err.name === 'TransactionCanceledException')) throw err;
-      const codes = ((err as TransactionCanceledException).CancellationReasons ?? []).map((r) => r.Code);
+      if (!(err instanceof TransactionCanceledException)) throw err;
+      const codes = (err.CancellationReasons ?? []).map((r) => r.Code);
       return codes.includes('TransactionConflict') && !codes.includes('ConditionalCheckFailed') ? 'conflict' : 'refused';
     }
   }

@@ -4,190 +4,63 @@
  * the event (`E#<seq>`, new) and the idempotency key (`ID#<id>`, new, with
  * the kind and digest of the request that used it), so seqs have no gaps,
  * replays store nothing, an id serves one request only, and concurrent
- * writers cannot lose updates. Appends to different orders that meet in time
- * may share one `TransactWriteItems` (`group-commit.ts`); each still succeeds
- * or fails whole. Heads are read with the low-level commands so that maps
- * keyed by users keep every key (`headItemFromAttributes`).
+ * writers cannot lose updates. Transactions go through a `Committer`
+ * (`committer.ts`): one call each by default, or grouped with others that
+ * meet in time when the composition asks for it (`group-commit.ts`); each
+ * still succeeds or fails whole. Heads are read with the low-level commands
+ * so that maps keyed by users keep every key (`headItemFromAttributes`).
+ * The items' shapes are in `orders-items.ts`; the alert items an append
+ * writes come from the alert store (`alertWriteItems`).
  */
 import {
   type AttributeValue,
   BatchGetItemCommand,
   type BatchGetItemCommandOutput,
+  ConditionalCheckFailedException,
   GetItemCommand,
   TransactionCanceledException,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import {
-  GetCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  type DynamoDBDocumentClient,
-} from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { NotFoundError, RateLimitedError } from '../domain/errors';
 import { InvalidCursorError } from '../runtime/cursor';
 import type { EventDraft, OrderEvent, OrderHead } from '../domain/model';
-import { checkpointOutcome, withReadMark, type AlertWrite, type Append, type HeadChange, type SmsOutboxEntry } from '../domain/orders';
-import { dueShardOf, type Alert } from '../domain/sla';
+import type { Append } from '../domain/orders';
 import type { ListScope, OrderAccess } from '../domain/permissions';
 import { judgeReplay } from '../domain/request-digest';
 import type { Status } from '../domain/statuses';
-import { dict } from '../domain/user-keys';
 import type { AppendResult, IdempotencyKey, OrderStore, Page } from './order-store';
 
 import { RecentMap } from '../runtime/recent-map';
-import { GroupCommitter, type GroupCommitStats, type TransactItem } from './group-commit';
+import { DirectCommitter, type CommitStats, type Committer, type TransactItem } from './committer';
+import { GroupCommitter } from './group-commit';
+import { alertWriteItems } from './alert-store';
+import {
+  applyChange,
+  eventFromItem,
+  eventToItem,
+  headChangeUpdate,
+  headFromItem,
+  headItemFromAttributes,
+  headToItem,
+  idempotencyKeyToItem,
+  roomEpochOf,
+  type Item,
+} from './orders-items';
 import { INDEX, keys, MAX_SEQ } from './tables';
+import { buildUpdate } from './update-expression';
+
+/** Kept here for the readers that import it from this module (the stream consumer). */
+export { eventFromItem } from './orders-items';
 
 type ReplayResult = Extract<AppendResult, { outcome: 'duplicate' | 'conflict' }>;
 
 /** How many times an append re-reads and retries after losing a race. */
 const MAX_APPEND_ATTEMPTS = 50;
 
-type Item = Record<string, unknown>;
-
-const HEAD_FIELDS = [
-  'tenant',
-  'orderId',
-  'retailerId',
-  'driverId',
-  'status',
-  'statusSince',
-  'statusOccurredAt',
-  'headSeq',
-  'recipient',
-  'destination',
-  'promisedBy',
-  'createdAt',
-  'updatedAt',
-  'pickedUpAt',
-  'createDigest',
-  'readMarks',
-  'lastLocation',
-  'openAlertId',
-  'alertLevel',
-  'dueAt',
-] as const satisfies readonly (keyof OrderHead)[];
-
-/**
- * The head in a stored head item. `readMarks` (keyed by sub, so by users)
- * becomes a prototype-less object (`dict`): every sub is an own key.
- */
-export function headFromItem(item: Item): OrderHead {
-  const head: Item = {};
-  for (const f of HEAD_FIELDS) if (item[f] !== undefined) head[f] = item[f];
-  head.readMarks = dict(Object.entries((item.readMarks ?? {}) as Record<string, number>));
-  return head as unknown as OrderHead;
-}
-
-/**
- * A head item as DynamoDB returned it (`AttributeValue`s), unmarshalled so
- * that user-keyed maps keep every key. util-dynamodb's `unmarshall` (what the
- * DocumentClient applies to every answer) builds a map by assignment, which
- * silently drops a key named `__proto__`: a reader whose sub is `__proto__`
- * would lose their read mark on every read. So heads are read with the
- * low-level commands (the SDK's own deserializer keeps `__proto__` as an own
- * key) and `readMarks` is built here, by own property, into a `dict`.
- */
-export function headItemFromAttributes(raw: Record<string, AttributeValue>): Item {
-  const { readMarks, ...rest } = raw;
-  const item: Item = unmarshall(rest);
-  if (readMarks?.M !== undefined) {
-    item.readMarks = dict(
-      Object.entries(readMarks.M).flatMap(([sub, v]): [string, number][] => (v.N === undefined ? [] : [[sub, Number(v.N)]])),
-    );
-  }
-  return item;
-}
-
-/**
- * The stored form of a head. A head is written whole only when its order is
- * created, with no read marks yet; a read mark is written by path
- * (`SET readMarks.#reader`), never by marshalling the map: util-dynamodb's
- * `marshall` drops a `__proto__` key and refuses an object whose own
- * `constructor` key is not a function.
- */
-export function headToItem(head: OrderHead): Item {
-  return {
-    pk: keys.order(head.tenant, head.orderId),
-    sk: keys.head,
-    ...head,
-    gsiTenant: keys.tenantIndex(head.tenant),
-    gsiRetailer: keys.retailerIndex(head.tenant, head.retailerId),
-    ...(head.driverId !== undefined && { gsiDriver: keys.driverIndex(head.tenant, head.driverId) }),
-    ...(head.dueAt !== undefined && { dueShard: dueShardOf(head.tenant, head.orderId) }),
-    gsiCreated: `${head.createdAt}#${head.orderId}`,
-  };
-}
-
-/** The stored form of an alert: keyed by its id, listed by state. */
-export function alertToItem(alert: Alert): Item {
-  return {
-    pk: keys.alert(alert.tenant, alert.alertId),
-    sk: keys.alertItem,
-    ...alert,
-    gsiAlertState: keys.alertState(alert.tenant, alert.state),
-    gsiOpened: `${alert.openedAt}#${alert.alertId}`,
-  };
-}
-
-const ALERT_FIELDS = [
-  'alertId',
-  'tenant',
-  'orderId',
-  'retailerId',
-  'status',
-  'statusSince',
-  'state',
-  'level',
-  'openedAt',
-  'acknowledgedAt',
-  'acknowledgedBy',
-  'resolvedAt',
-  'escalation',
-] as const satisfies readonly (keyof Alert)[];
-
-export function alertFromItem(item: Item): Alert {
-  const alert: Item = {};
-  for (const f of ALERT_FIELDS) if (item[f] !== undefined) alert[f] = item[f];
-  return alert as unknown as Alert;
-}
-
-function outboxItems(tenant: string, alertId: string, orderId: string, outbox: readonly SmsOutboxEntry[]): Item[] {
-  return outbox.map((o) => ({
-    pk: keys.alert(tenant, alertId),
-    sk: keys.smsOutbox(o.level, o.index),
-    alertId,
-    orderId,
-    level: o.level,
-    index: o.index,
-    to: o.to,
-    text: o.text,
-    state: 'pending',
-  }));
-}
-
-/**
- * The stored form of a timeline event: routing attributes beside the event as
- * pushed. `tenant`, `retailerId` and `driverId` are the order's as of this
- * event (after it, for an assignment; `driverId` null while none): what the
- * right to read it rests on, so the fan-out re-checks each member's right on
- * every push without reading the head. `roomEpoch` is the order room's
- * membership epoch when the event was written (see `openRoom`): the fan-out
- * may reuse a member list read at that epoch.
- */
-export function eventToItem(order: OrderAccess, event: OrderEvent, roomEpoch: number): Item {
-  return {
-    pk: keys.order(order.tenant, event.orderId),
-    sk: keys.event(event.seq),
-    tenant: order.tenant,
-    retailerId: order.retailerId,
-    driverId: order.driverId ?? null,
-    kind: event.kind,
-    roomEpoch,
-    event,
-  };
-}
+/** What an append's `decide` may return. */
+type Decide = (head: OrderHead) => Append<EventDraft> | null | Promise<Append<EventDraft> | null>;
 
 /** A head as this process last saw it, with its room's membership epoch. */
 interface KnownHead {
@@ -195,12 +68,32 @@ interface KnownHead {
   readonly roomEpoch: number;
 }
 
-function knownHeadOf(item: Item): KnownHead {
-  return { head: headFromItem(item), roomEpoch: typeof item.roomEpoch === 'number' ? item.roomEpoch : 0 };
+/** The head an attempt decides on, and whether it was just read (else it is this process's memory of it). */
+interface SeenHead extends KnownHead {
+  readonly fresh: boolean;
 }
 
-export function eventFromItem(item: Item): OrderEvent {
-  return item.event as OrderEvent;
+/**
+ * What one attempt of an append ends in: an answer for the caller, or another
+ * attempt (`wait`: after a random back-off, for contention; otherwise at once,
+ * for a remembered head that was stale).
+ */
+type AttemptEnd = { readonly end: 'answer'; readonly result: AppendResult } | { readonly end: 'retry'; readonly wait: boolean };
+
+const answer = (result: AppendResult): AttemptEnd => ({ end: 'answer', result });
+const RETRY_AT_ONCE: AttemptEnd = { end: 'retry', wait: false };
+const RETRY_AFTER_BACKOFF: AttemptEnd = { end: 'retry', wait: true };
+
+/** The items of one append's transaction; the idempotency key, when there is one, at `keyAt`. */
+interface AppendTransaction {
+  readonly items: TransactItem[];
+  readonly keyAt: number;
+  readonly event: OrderEvent;
+  readonly lastSeq: number;
+}
+
+function knownHeadOf(item: Item): KnownHead {
+  return { head: headFromItem(item), roomEpoch: roomEpochOf(item) };
 }
 
 function cancellationCodes(err: unknown): (string | undefined)[] | null {
@@ -240,18 +133,25 @@ export class DynamoOrderStore implements OrderStore {
   private readonly heads = new RecentMap<string, KnownHead>(REMEMBERED_HEADS);
   /** Appends to one order from this process run one after another (see `append`). */
   private readonly lanes = new Map<string, Promise<unknown>>();
-  /** Appends to different orders that meet in time share a transaction. */
-  private readonly committer: GroupCommitter;
+  /** Sends each append's transaction: alone, or grouped with others that meet in time. */
+  private readonly committer: Committer;
 
+  /**
+   * @param options.groupCommit let transactions of concurrent appends to
+   *   different orders share one `TransactWriteItems` (`GroupCommitter`); for
+   *   a process serving many writers at once (the local runtime). Default:
+   *   one call per transaction.
+   */
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
+    options: { readonly groupCommit?: boolean } = {},
   ) {
-    this.committer = new GroupCommitter(doc);
+    this.committer = options.groupCommit === true ? new GroupCommitter(doc) : new DirectCommitter(doc);
   }
 
   /** How appends were committed (transactions made, and how many were grouped). */
-  commitStats(): GroupCommitStats {
+  commitStats(): CommitStats {
     return this.committer.stats();
   }
 
@@ -308,18 +208,20 @@ export class DynamoOrderStore implements OrderStore {
    * the head as it is now. Every event stored after this carries the new
    * epoch (appends are conditional on the epoch they decided on), so the
    * fan-out reads the room's members again before pushing it.
+   *
+   * @throws NotFoundError when there is no such order.
    */
-  async openRoom(tenant: string, orderId: string): Promise<OrderHead> {
+  async bumpRoomEpoch(tenant: string, orderId: string): Promise<OrderHead> {
     const pk = keys.order(tenant, orderId);
+    const { ExpressionAttributeValues: values, ...update } = buildUpdate({ add: { roomEpoch: 1 }, condition: (p) => `attribute_exists(${p.name('pk')})` });
     try {
       // Low-level, so the head comes back raw (`headItemFromAttributes`).
       const res = await this.doc.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { pk: { S: pk }, sk: { S: keys.head } },
-          UpdateExpression: 'ADD roomEpoch :one',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':one': { N: '1' } },
+          ...update,
+          ...(values !== undefined && { ExpressionAttributeValues: marshall(values) }),
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -327,7 +229,7 @@ export class DynamoOrderStore implements OrderStore {
       if (this.heads.has(pk)) this.heads.set(pk, known);
       return known.head;
     } catch (err) {
-      if (err instanceof Error && err.name === 'ConditionalCheckFailedException') throw new NotFoundError(`Order "${orderId}" not found.`);
+      if (err instanceof ConditionalCheckFailedException) throw new NotFoundError(`Order "${orderId}" not found.`);
       throw err;
     }
   }
@@ -372,7 +274,7 @@ export class DynamoOrderStore implements OrderStore {
   append(
     tenant: string,
     orderId: string,
-    decide: (head: OrderHead) => Append<EventDraft> | null | Promise<Append<EventDraft> | null>,
+    decide: Decide,
     key?: IdempotencyKey,
   ): Promise<AppendResult> {
     const pk = keys.order(tenant, orderId);
@@ -387,165 +289,151 @@ export class DynamoOrderStore implements OrderStore {
     return run;
   }
 
-  private async appendNow(
-    pk: string,
-    tenant: string,
-    orderId: string,
-    decide: (head: OrderHead) => Append<EventDraft> | null | Promise<Append<EventDraft> | null>,
-    key?: IdempotencyKey,
-  ): Promise<AppendResult> {
+  /**
+   * One append, attempt after attempt until it is answered: take a head to
+   * decide on, decide, write the transaction, and sort out a failed write.
+   * Each attempt costs what it did before this was split: a head read only
+   * when this process remembers none (or dropped a stale one), one
+   * transaction, and an idempotency key read only when the rules refuse or
+   * the key's condition fails.
+   *
+   * @throws RateLimitedError after `MAX_APPEND_ATTEMPTS` lost races.
+   * @throws NotFoundError when the order does not exist; whatever `decide` throws.
+   */
+  private async appendNow(pk: string, tenant: string, orderId: string, decide: Decide, key?: IdempotencyKey): Promise<AppendResult> {
     for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
-      // The head this process last wrote is usually still the head: decide on
-      // it and let the transaction's `headSeq = :seen` condition catch the
-      // case where another writer moved it (then forget it, re-read, decide again).
-      const remembered = this.heads.get(pk);
-      const known = remembered ?? (await this.readHead(tenant, orderId));
-      const fresh = remembered === undefined;
-      if (known === null) throw new NotFoundError(`Order "${orderId}" not found.`);
-      const { head, roomEpoch } = known;
-      let plan: Append<EventDraft> | null;
-      try {
-        plan = await decide(head);
-      } catch (err) {
-        // A replay is answered before the rules: a queued checkpoint that is no
-        // longer a legal move is still the same, already stored checkpoint.
-        const replay = key === undefined ? null : await this.findReplay(tenant, orderId, key);
-        if (replay !== null) return replay;
-        if (!fresh) {
-          this.heads.delete(pk);
-          continue;
-        }
-        throw err;
-      }
-      if (plan === null) {
-        if (!fresh) {
-          this.heads.delete(pk);
-          continue;
-        }
-        return { outcome: 'unchanged', head };
-      }
-
-      const seq = head.headSeq + 1;
-      const event = { ...plan.event, seq } as OrderEvent;
-      const followUp = plan.followUp === undefined ? undefined : ({ ...plan.followUp, seq: seq + 1 } as OrderEvent);
-      const lastSeq = followUp?.seq ?? seq;
-      const update = headUpdate(plan.change, lastSeq, event.at, tenant, orderId);
-      // Who may read the order once this is stored: an assignment moves the right with it.
-      const access: OrderAccess = { tenant, retailerId: head.retailerId, driverId: plan.change.driverId ?? head.driverId };
-      const items: TransactItem[] = [
-        {
-          Update: {
-            TableName: this.tableName,
-            Key: { pk, sk: keys.head },
-            UpdateExpression: update.expression,
-            // The head and the room epoch this decision saw, both unmoved.
-            ConditionExpression: roomEpoch === 0 ? 'headSeq = :seen AND attribute_not_exists(roomEpoch)' : 'headSeq = :seen AND roomEpoch = :epoch',
-            ...(Object.keys(update.names).length > 0 && { ExpressionAttributeNames: update.names }),
-            ExpressionAttributeValues: { ...update.values, ':seen': head.headSeq, ...(roomEpoch !== 0 && { ':epoch': roomEpoch }) },
-          },
-        },
-        ...[event, ...(followUp ? [followUp] : [])].map(
-          (e): TransactItem => ({
-            Put: {
-              TableName: this.tableName,
-              Item: eventToItem(access, e, roomEpoch),
-              ConditionExpression: 'attribute_not_exists(pk)',
-            },
-          }),
-        ),
-      ];
-      // The idempotency key is always the item at index `keyAt`: its failure means a replay.
-      const keyAt = items.length;
-      if (key !== undefined) {
-        items.push({
-          Put: {
-            TableName: this.tableName,
-            Item: {
-              pk,
-              sk: keys.idempotency(key.id),
-              kind: key.kind,
-              digest: key.digest,
-              seq,
-              at: event.at,
-              by: event.actor.sub,
-              // What the checkpoint's ack said (status and `applied`), so a replay acks the same.
-              ...(event.kind === 'checkpoint' && checkpointOutcome(event)),
-            },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          },
-        });
-      }
-      if (plan.alert !== undefined) items.push(...this.alertItems(tenant, orderId, plan.alert));
-      try {
-        await this.committer.commit(items);
-        const after = applyChange(head, plan.change, lastSeq, event.at);
-        this.heads.set(pk, { head: after, roomEpoch });
-        return { outcome: 'stored', seq, head: after, event };
-      } catch (err) {
-        this.heads.delete(pk);
-        const codes = cancellationCodes(err);
-        if (codes === null) throw err;
-        if (key !== undefined && codes[keyAt] === 'ConditionalCheckFailed') {
-          // Someone stored this very key while we decided: a replay, or another request under the same id.
-          const replayed = await this.findReplay(tenant, orderId, key);
-          if (replayed !== null) return replayed;
-        }
-        // Lost the race for the head, the alert moved on, or a transaction
-        // conflict: decide again on what is there now.
-        if (!fresh && codes[0] === 'ConditionalCheckFailed') continue; // a stale memory, not contention
-        await backoff(attempt);
-      }
+      const seen = await this.headToDecideOn(pk, tenant, orderId);
+      const decided = await this.decideOn(seen, decide, tenant, orderId, key);
+      const end = decided.end === 'write' ? await this.write(pk, tenant, orderId, seen, decided.plan, key) : decided;
+      if (end.end === 'answer') return end.result;
+      if (end.wait) await backoff(attempt);
     }
     throw new RateLimitedError(`Order "${orderId}" is receiving too many concurrent updates; retry shortly.`);
   }
 
-  private alertItems(tenant: string, orderId: string, write: AlertWrite): TransactItem[] {
-    if (write.op === 'open') {
-      return [
-        { Put: { TableName: this.tableName, Item: alertToItem(write.alert), ConditionExpression: 'attribute_not_exists(pk)' } },
-        ...outboxItems(tenant, write.alert.alertId, orderId, write.outbox).map(
-          (Item): TransactItem => ({ Put: { TableName: this.tableName, Item, ConditionExpression: 'attribute_not_exists(pk)' } }),
-        ),
-      ];
+  /**
+   * The head this process last wrote is usually still the head: decide on it
+   * and let the transaction's `headSeq = :seen` condition catch the case
+   * where another writer moved it (then forget it, re-read, decide again).
+   * With none remembered, the head is read.
+   *
+   * @throws NotFoundError when there is no such order.
+   */
+  private async headToDecideOn(pk: string, tenant: string, orderId: string): Promise<SeenHead> {
+    const remembered = this.heads.get(pk);
+    if (remembered !== undefined) return { ...remembered, fresh: false };
+    const read = await this.readHead(tenant, orderId);
+    if (read === null) throw new NotFoundError(`Order "${orderId}" not found.`);
+    return { ...read, fresh: true };
+  }
+
+  /**
+   * Run `decide` on the head. A replay is answered before the rules: when
+   * `decide` refuses, a stored key for this request is still a duplicate
+   * (a queued checkpoint that is no longer a legal move is the same, already
+   * stored checkpoint). A refusal or "nothing to do" on a remembered head is
+   * not trusted: the head is dropped and read again.
+   */
+  private async decideOn(
+    seen: SeenHead,
+    decide: Decide,
+    tenant: string,
+    orderId: string,
+    key: IdempotencyKey | undefined,
+  ): Promise<AttemptEnd | { readonly end: 'write'; readonly plan: Append<EventDraft> }> {
+    const pk = keys.order(tenant, orderId);
+    let plan: Append<EventDraft> | null;
+    try {
+      plan = await decide(seen.head);
+    } catch (err) {
+      const replay = key === undefined ? null : await this.findReplay(tenant, orderId, key);
+      if (replay !== null) return answer(replay);
+      if (seen.fresh) throw err;
+      this.heads.delete(pk);
+      return RETRY_AT_ONCE;
     }
-    const names: Record<string, string> = { '#state': 'state' };
-    const values: Record<string, unknown> = {};
-    const sets: string[] = [];
-    for (const [field, value] of Object.entries(write.set)) {
-      names[`#${field}`] = field;
-      values[`:${field}`] = value;
-      sets.push(`#${field} = :${field}`);
+    if (plan !== null) return { end: 'write', plan };
+    if (seen.fresh) return answer({ outcome: 'unchanged', head: seen.head });
+    this.heads.delete(pk);
+    return RETRY_AT_ONCE;
+  }
+
+  /**
+   * Commit the plan decided on `seen`. Stored: remember the head as written.
+   * Cancelled: forget the head; a failed key condition means someone stored
+   * this very key meanwhile (a replay, or another request under the id); a
+   * failed head condition on a remembered head was a stale memory (retry at
+   * once); anything else (a lost race, the alert moved on, a transaction
+   * conflict) is contention (retry after a back-off).
+   */
+  private async write(
+    pk: string,
+    tenant: string,
+    orderId: string,
+    seen: SeenHead,
+    plan: Append<EventDraft>,
+    key: IdempotencyKey | undefined,
+  ): Promise<AttemptEnd> {
+    const tx = this.appendTransaction(pk, tenant, orderId, seen, plan, key);
+    try {
+      await this.committer.commit(tx.items);
+    } catch (err) {
+      this.heads.delete(pk);
+      const codes = cancellationCodes(err);
+      if (codes === null) throw err;
+      if (key !== undefined && codes[tx.keyAt] === 'ConditionalCheckFailed') {
+        const replayed = await this.findReplay(tenant, orderId, key);
+        if (replayed !== null) return answer(replayed);
+      }
+      return !seen.fresh && codes[0] === 'ConditionalCheckFailed' ? RETRY_AT_ONCE : RETRY_AFTER_BACKOFF;
     }
-    if (write.set.state !== undefined) {
-      names['#gsiAlertState'] = 'gsiAlertState';
-      values[':gsiAlertState'] = keys.alertState(tenant, write.set.state);
-      sets.push('#gsiAlertState = :gsiAlertState');
-    }
-    const stateConds = write.expectStates.map((st, i) => {
-      values[`:expect${i}`] = st;
-      return `#state = :expect${i}`;
+    const after = applyChange(seen.head, plan.change, tx.lastSeq, tx.event.at);
+    this.heads.set(pk, { head: after, roomEpoch: seen.roomEpoch });
+    return answer({ outcome: 'stored', seq: tx.event.seq, head: after, event: tx.event });
+  }
+
+  /**
+   * The transaction of a plan decided on `seen`: the head moving from
+   * `headSeq` on (conditional on the head and the room epoch the decision
+   * saw, both unmoved), the event and its follow-up (new items), the
+   * idempotency key (new), and the alert write.
+   */
+  private appendTransaction(
+    pk: string,
+    tenant: string,
+    orderId: string,
+    seen: SeenHead,
+    plan: Append<EventDraft>,
+    key: IdempotencyKey | undefined,
+  ): AppendTransaction {
+    const { head, roomEpoch } = seen;
+    const seq = head.headSeq + 1;
+    const event = { ...plan.event, seq } as OrderEvent;
+    const followUp = plan.followUp === undefined ? undefined : ({ ...plan.followUp, seq: seq + 1 } as OrderEvent);
+    const lastSeq = followUp?.seq ?? seq;
+    // Who may read the order once this is stored: an assignment moves the right with it.
+    const access: OrderAccess = { tenant, retailerId: head.retailerId, driverId: plan.change.driverId ?? head.driverId };
+    const headUpdate = buildUpdate({
+      ...headChangeUpdate(plan.change, lastSeq, event.at, tenant, orderId),
+      condition: (p) =>
+        roomEpoch === 0
+          ? `${p.name('headSeq')} = ${p.value(head.headSeq)} AND attribute_not_exists(${p.name('roomEpoch')})`
+          : `${p.name('headSeq')} = ${p.value(head.headSeq)} AND ${p.name('roomEpoch')} = ${p.value(roomEpoch)}`,
     });
-    let condition = `attribute_exists(pk) AND (${stateConds.join(' OR ')})`;
-    if (write.expectLevel !== undefined) {
-      names['#level'] = 'level';
-      values[':expectLevel'] = write.expectLevel;
-      condition += ' AND #level = :expectLevel';
-    }
-    return [
-      {
-        Update: {
-          TableName: this.tableName,
-          Key: { pk: keys.alert(tenant, write.alertId), sk: keys.alertItem },
-          UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        },
-      },
-      ...outboxItems(tenant, write.alertId, orderId, write.outbox).map(
-        (Item): TransactItem => ({ Put: { TableName: this.tableName, Item, ConditionExpression: 'attribute_not_exists(pk)' } }),
-      ),
+    const items: TransactItem[] = [
+      { Update: { TableName: this.tableName, Key: { pk, sk: keys.head }, ...headUpdate } },
+      ...[event, ...(followUp ? [followUp] : [])].map((e) => this.putNew(eventToItem(access, e, roomEpoch))),
     ];
+    // The idempotency key is always the item at index `keyAt`: its failure means a replay.
+    const keyAt = items.length;
+    if (key !== undefined) items.push(this.putNew(idempotencyKeyToItem(tenant, orderId, key, event)));
+    if (plan.alert !== undefined) items.push(...alertWriteItems(this.tableName, tenant, orderId, plan.alert));
+    return { items, keyAt, event, lastSeq };
+  }
+
+  /** A `Put` of an item that must not exist yet. */
+  private putNew(item: Item): TransactItem {
+    return { Put: { TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } };
   }
 
   async timeline(tenant: string, orderId: string, sinceSeq: number, limit: number): Promise<OrderEvent[]> {
@@ -619,81 +507,4 @@ export class DynamoOrderStore implements OrderStore {
     }
     return keyList.map((k) => found.get(k.pk)).filter((h): h is OrderHead => h !== undefined);
   }
-}
-
-function headUpdate(
-  change: HeadChange,
-  seq: number,
-  at: string,
-  tenant: string,
-  orderId: string,
-): { expression: string; names: Record<string, string>; values: Record<string, unknown> } {
-  const sets = ['headSeq = :seq', 'updatedAt = :at'];
-  const removes: string[] = [];
-  const names: Record<string, string> = {};
-  const values: Record<string, unknown> = { ':seq': seq, ':at': at };
-  const set = (attr: string, value: unknown) => {
-    names[`#${attr}`] = attr;
-    values[`:${attr}`] = value;
-    sets.push(`#${attr} = :${attr}`);
-  };
-  const remove = (attr: string) => {
-    names[`#${attr}`] = attr;
-    removes.push(`#${attr}`);
-  };
-  if (change.status !== undefined) set('status', change.status);
-  if (change.statusSince !== undefined) set('statusSince', change.statusSince);
-  if (change.statusOccurredAt !== undefined) set('statusOccurredAt', change.statusOccurredAt);
-  if (change.pickedUpAt !== undefined) set('pickedUpAt', change.pickedUpAt);
-  if (change.lastLocation !== undefined) set('lastLocation', change.lastLocation);
-  if (change.driverId !== undefined) {
-    set('driverId', change.driverId);
-    set('gsiDriver', keys.driverIndex(tenant, change.driverId));
-  }
-  if (change.readMark !== undefined) {
-    names['#readMarks'] = 'readMarks';
-    names['#reader'] = change.readMark.sub;
-    values[':readSeq'] = change.readMark.seq;
-    sets.push('#readMarks.#reader = :readSeq');
-  }
-  if (change.dueAt === null) {
-    remove('dueAt');
-    remove('dueShard');
-  } else if (change.dueAt !== undefined) {
-    set('dueAt', change.dueAt);
-    set('dueShard', dueShardOf(tenant, orderId));
-  }
-  if (change.openAlertId === null) remove('openAlertId');
-  else if (change.openAlertId !== undefined) set('openAlertId', change.openAlertId);
-  if (change.alertLevel === null) remove('alertLevel');
-  else if (change.alertLevel !== undefined) set('alertLevel', change.alertLevel);
-  const expression = `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`;
-  return { expression, names, values };
-}
-
-/**
- * The head as it is after `change`, without reading it back: the plain
- * fields (`status`, `statusSince`, `statusOccurredAt`, `pickedUpAt`,
- * `lastLocation`, `driverId`) are copied as they are, the read mark is
- * merged, and `null` removes `dueAt`, `openAlertId`, `alertLevel`. Must agree
- * with `headUpdate`, which writes the same change.
- */
-export function applyChange(head: OrderHead, change: HeadChange, seq: number, at: string): OrderHead {
-  const { readMark, dueAt, openAlertId, alertLevel, ...fields } = change;
-  const next: Record<string, unknown> = {
-    ...head,
-    ...fields,
-    headSeq: seq,
-    updatedAt: at,
-    readMarks: readMark ? withReadMark(head.readMarks, readMark.sub, readMark.seq) : head.readMarks,
-  };
-  for (const [name, value] of [
-    ['dueAt', dueAt],
-    ['openAlertId', openAlertId],
-    ['alertLevel', alertLevel],
-  ] as const) {
-    if (value === null) delete next[name];
-    else if (value !== undefined) next[name] = value;
-  }
-  return next as unknown as OrderHead;
 }

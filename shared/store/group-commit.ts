@@ -20,8 +20,9 @@
  */
 import { TransactionCanceledException, type CancellationReason } from '@aws-sdk/client-dynamodb';
 import { TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { CommitStats, Committer, TransactItem } from './committer';
 
-export type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
+export type { TransactItem } from './committer';
 
 /** DynamoDB's limit on items per transaction. */
 export const MAX_TRANSACTION_ITEMS = 100;
@@ -40,14 +41,8 @@ interface Member {
   reject(err: unknown): void;
 }
 
-export interface GroupCommitStats {
-  /** `TransactWriteItems` calls made. */
-  readonly transactions: number;
-  /** Transactions committed for callers (one per `commit` that succeeded). */
-  readonly committed: number;
-  /** Calls that carried more than one member. */
-  readonly grouped: number;
-}
+/** How appends were committed: the same counts as every `Committer`'s. */
+export type GroupCommitStats = CommitStats;
 
 function itemKey(item: TransactItem): string {
   const op = item.Put ?? item.Update ?? item.Delete ?? item.ConditionCheck;
@@ -56,7 +51,7 @@ function itemKey(item: TransactItem): string {
   return `${op.TableName}\u0000${String(key?.pk)}\u0000${String(key?.sk)}`;
 }
 
-export class GroupCommitter {
+export class GroupCommitter implements Committer {
   private readonly queue: Member[] = [];
   private running = false;
   private transactions = 0;

@@ -83,7 +83,7 @@ export interface OrderStore {
    * return the head as it is after that (NOT_FOUND when there is no order).
    * Events stored afterwards carry the new epoch.
    */
-  openRoom(tenant: string, orderId: string): Promise<OrderHead>;
+  bumpRoomEpoch(tenant: string, orderId: string): Promise<OrderHead>;
 
   /** Events with seq in (sinceSeq, sinceSeq + limit], in seq order. */
   timeline(tenant: string, orderId: string, sinceSeq: number, limit: number): Promise<OrderEvent[]>;

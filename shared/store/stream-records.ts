@@ -8,7 +8,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { OrderEvent } from '../domain/model';
-import { eventFromItem } from './dynamo-order-store';
+import { eventFromItem } from './orders-items';
 import { keys } from './tables';
 
 /** A stored timeline event with what is needed to route it. */

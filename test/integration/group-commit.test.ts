@@ -119,7 +119,7 @@ describe('appends through group commit', () => {
   const driver: Principal = { tenant: 'grouped', role: 'driver', sub: 'd1' };
 
   it('many drivers posting at once to many orders: every post stored once, seqs gapless per order, fewer transactions than posts', async () => {
-    const store = new DynamoOrderStore(tables.doc, tables.orders);
+    const store = new DynamoOrderStore(tables.doc, tables.orders, { groupCommit: true });
     const service = new OrdersService({ orders: store, policies: new DynamoPolicyStore(tables.doc, tables.orders, DEFAULT_SLA_POLICY) });
     const orders = Array.from({ length: 12 }, (_, i) => `grp-${++run}-${i}`);
     for (const orderId of orders) {
@@ -159,5 +159,29 @@ describe('appends through group commit', () => {
       ),
     );
     expect(replays.map((r) => [r.duplicate, r.seq])).toEqual(orders.map(() => [true, 3]));
+  });
+
+  it('without groupCommit (the default, as in a Lambda), the store sends every post in a transaction of its own', async () => {
+    const store = new DynamoOrderStore(tables.doc, tables.orders);
+    const service = new OrdersService({ orders: store, policies: new DynamoPolicyStore(tables.doc, tables.orders, DEFAULT_SLA_POLICY) });
+    const orders = Array.from({ length: 8 }, (_, i) => `direct-${++run}-${i}`);
+    for (const orderId of orders) {
+      await service.create(retailer, { orderId, retailerId: 'r1', recipient: { name: 'A' }, destination: { address: 'x' } });
+      await service.assign(dispatcher, orderId, driver.sub);
+    }
+    const before = store.commitStats();
+    const occurredAt = new Date().toISOString();
+    const acks = await Promise.all(
+      orders.flatMap((orderId) =>
+        Array.from({ length: 3 }, (_, k) =>
+          service.checkpoint(driver, { action: 'checkpoint', eventId: `${orderId}-e${k}`, orderId, status: 'picked_up', occurredAt }),
+        ),
+      ),
+    );
+    expect(acks.every((a) => a.duplicate === false)).toBe(true);
+    const after = store.commitStats();
+    expect(after.committed - before.committed).toBe(orders.length * 3);
+    expect(after.transactions - before.transactions).toBe(orders.length * 3);
+    expect(after.grouped - before.grouped).toBe(0);
   });
 });

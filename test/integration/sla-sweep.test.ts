@@ -3,7 +3,9 @@
  * once per stalled stay, each level fires once even when sweeps race or one
  * dies halfway, an acknowledgement stops escalation, and moving on resolves.
  */
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { LOCAL_REGION } from '../../local/dynamodb';
 import { describe, expect, inject, it } from 'vitest';
 import type { Principal } from '../../shared/domain/model';
 import type { SlaPolicy } from '../../shared/domain/sla';
@@ -303,4 +305,53 @@ describe('SLA sweep', () => {
     expect(new Set(sent).size).toBe(sent.length);
     expect(sms.sent.length).toBeGreaterThan(first.smsSent);
   }, 120_000);
+
+  it('fires an SMS level and sends its SMS in one sweep in at most 9 DynamoDB calls besides the due index, and settles the clock in the next in 5', async () => {
+    const tables: TestTables = await createTestTables(inject('dynamodbEndpoint'));
+    const clock = new Clock();
+    // Every call the sweep's stores make, by command, on a client of their own.
+    const calls: string[] = [];
+    const client = new DynamoDBClient({ endpoint: inject('dynamodbEndpoint'), region: LOCAL_REGION, credentials: inject('dynamodbCredentials') });
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        calls.push(String(context.commandName));
+        return next(args);
+      },
+      { step: 'initialize', name: 'countCalls' },
+    );
+    const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    const policies = new DynamoPolicyStore(tables.doc, tables.orders, POLICY, () => clock.ms);
+    const service = new OrdersService({ orders: new DynamoOrderStore(tables.doc, tables.orders), policies, now: clock.now });
+    const sms = new RecordingSms();
+    const sla = new SlaService({
+      orders: new DynamoOrderStore(doc, tables.orders),
+      alerts: new DynamoAlertStore(doc, tables.orders),
+      policies,
+      sms,
+      log,
+      now: clock.now,
+    });
+    const tenant = `calls-${++n}`;
+    await service.create({ tenant, role: 'retailer', sub: 'rita', retailerId: 'r1' }, { orderId: 'c-1', retailerId: 'r1', recipient: { name: 'A' }, destination: { address: 'x' } });
+    clock.set(60);
+    await sla.sweep(); // opens, level 1 (dispatch)
+    const dueQueries = (list: string[]) => list.filter((c) => c === 'QueryCommand').length;
+
+    clock.set(360); // level 2 (one SMS) is due
+    calls.length = 0;
+    const firing = await sla.sweep();
+    expect(firing).toMatchObject({ fired: 1, smsSent: 1, failed: 0 });
+    expect(sms.sent.map((s) => s.to)).toEqual(['+15550100001']);
+    // The due index is read once per shard; everything else is the order's own work and its one SMS.
+    const firingCalls = calls.length - 8;
+    expect(dueQueries(calls)).toBeGreaterThanOrEqual(8);
+    expect(firingCalls).toBeLessThanOrEqual(9);
+
+    clock.set(361); // nothing fires, nothing is owed: the clock moves to level 3's time
+    calls.length = 0;
+    const settling = await sla.sweep();
+    expect(settling).toMatchObject({ fired: 0, smsSent: 0, failed: 0 });
+    expect(calls.length - 8).toBeLessThanOrEqual(5);
+    expect((await service.get({ tenant, role: 'dispatcher', sub: 'd' }, 'c-1')).dueAt).toBe(new Date(T0 + 960 * 1000).toISOString());
+  });
 });

@@ -8,7 +8,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { MessageEvent, OrderHead } from '../../shared/domain/model';
-import { eventToItem, headToItem } from '../../shared/store/dynamo-order-store';
+import { eventToItem, headToItem } from '../../shared/store/orders-items';
 import { keys } from '../../shared/store/tables';
 
 type Image = NonNullable<NonNullable<DynamoDBRecord['dynamodb']>['NewImage']>;

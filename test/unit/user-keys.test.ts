@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { orderView, planRead, readMarkOf, withReadMark } from '../../shared/domain/orders';
 import { dict, isUnsafeKey, ownValue, UNSAFE_KEYS } from '../../shared/domain/user-keys';
 import { apiQuery, flatHeaders } from '../../local/gateway';
-import { applyChange, headFromItem, headItemFromAttributes } from '../../shared/store/dynamo-order-store';
+import { applyChange, headFromItem, headItemFromAttributes } from '../../shared/store/orders-items';
 import { dispatcher, makeHead, T1 } from './fixtures';
 
 const proto = { ...dispatcher, sub: '__proto__' };
