@@ -41,7 +41,7 @@ const ORDERS = 256;
 for (const t of ['probe_a', 'probe_b']) for (let o = 0; o < ORDERS; o++) {
   await doc.send(new PutCommand({ TableName: t, Item: { pk: `T#t#O#o${o}`, sk: 'HEAD', headSeq: 0, gsiTenant: 'T#t', gsiRetailer: 'T#t#R#r', gsiDriver: 'T#t#D#d', gsiCreated: `2026#o${o}`, status: 'picked_up' } }));
 }
-const seqs = { probe_a: new Array(ORDERS).fill(0), probe_b: new Array(ORDERS).fill(0) } as Record<string, number[]>;
+const seqs: Record<string, number[]> = { probe_a: new Array<number>(ORDERS).fill(0), probe_b: new Array<number>(ORDERS).fill(0) };
 function post(t: string, o: number, id: string) {
   const pk = `T#t#O#o${o}`; const seen = seqs[t]![o]!; const seq = seen + 1; seqs[t]![o] = seq;
   const head = { Update: { TableName: t, Key: { pk, sk: 'HEAD' }, UpdateExpression: 'SET headSeq = :seq, updatedAt = :at', ConditionExpression: 'headSeq = :seen', ExpressionAttributeValues: { ':seq': seq, ':at': event.at, ':seen': seen } } };

@@ -10,7 +10,7 @@ import {
   HttpApi as ApiGatewayHttpApi,
   HttpMethod,
   HttpNoneAuthorizer,
-  HttpStage,
+  type HttpStage,
   LogGroupLogDestination,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';

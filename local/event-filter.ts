@@ -66,7 +66,7 @@ function ruleMatches(value: unknown, rule: FilterRule): boolean {
   if ('equals-ignore-case' in rule) return typeof value === 'string' && value.toLowerCase() === rule['equals-ignore-case'].toLowerCase();
   if ('anything-but' in rule) {
     const refused = rule['anything-but'];
-    return Array.isArray(refused) ? !refused.includes(value as FilterScalar) : value !== refused;
+    return Array.isArray(refused) ? !refused.includes(value) : value !== refused;
   }
   return numericMatches(value, rule.numeric);
 }
@@ -133,7 +133,7 @@ export function assertSupportedPattern(pattern: FilterPattern, path = '$'): void
     if (Array.isArray(sub)) {
       if (sub.length === 0) throw new UnsupportedFilterError(`${at}: a field's rule list is never empty`);
       for (const rule of sub) checkRule(rule, at);
-    } else if (isObject(sub)) assertSupportedPattern(sub as FilterPattern, at);
+    } else if (isObject(sub)) assertSupportedPattern(sub, at);
     else throw new UnsupportedFilterError(`${at}: a field holds a list of rules or a nested pattern`);
   }
 }

@@ -14,7 +14,7 @@
  */
 import {
   DescribeStreamCommand,
-  DynamoDBStreamsClient,
+  type DynamoDBStreamsClient,
   ExpiredIteratorException,
   GetRecordsCommand,
   TrimmedDataAccessException,
@@ -85,7 +85,7 @@ export function toLambdaRecord(r: StreamRecord, streamArn: string): DynamoDBReco
   const d = r.dynamodb ?? {};
   return {
     eventID: r.eventID,
-    eventName: r.eventName as DynamoDBRecord['eventName'],
+    eventName: r.eventName,
     eventVersion: r.eventVersion ?? '1.1',
     eventSource: 'aws:dynamodb',
     awsRegion: r.awsRegion ?? 'us-east-1',
@@ -99,7 +99,7 @@ export function toLambdaRecord(r: StreamRecord, streamArn: string): DynamoDBReco
       OldImage: d.OldImage as NonNullable<DynamoDBRecord['dynamodb']>['OldImage'],
       SequenceNumber: d.SequenceNumber,
       SizeBytes: d.SizeBytes,
-      StreamViewType: d.StreamViewType as NonNullable<DynamoDBRecord['dynamodb']>['StreamViewType'],
+      StreamViewType: d.StreamViewType,
     },
   };
 }

@@ -123,7 +123,7 @@ export function analyzeProfile(
       area = areaOf(cf.url, options.root);
       ours = area.endsWith('/') && !area.startsWith('/');
       const map = maps.get(cf.url);
-      const entry = map?.findEntry(cf.lineNumber, cf.columnNumber) as { originalSource?: string; originalLine?: number } | undefined;
+      const entry: { originalSource?: string; originalLine?: number } | undefined = map?.findEntry(cf.lineNumber, cf.columnNumber);
       const path = cf.url.startsWith('file://') ? fileURLToPath(cf.url) : cf.url;
       if (entry?.originalSource !== undefined && entry.originalLine !== undefined) {
         const src = entry.originalSource.startsWith('file://') ? fileURLToPath(entry.originalSource) : entry.originalSource;

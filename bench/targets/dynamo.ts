@@ -27,8 +27,8 @@ export interface BenchDynamo {
   readonly client: DynamoDBClient;
   readonly dataDir: string;
   readonly streamArn: string;
-  put(room: string, seq: number, eventJson: string): Promise<void>;
-  stop(): Promise<void>;
+  readonly put: (room: string, seq: number, eventJson: string) => Promise<void>;
+  readonly stop: () => Promise<void>;
 }
 
 export async function startBenchDynamo(): Promise<BenchDynamo> {

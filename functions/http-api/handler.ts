@@ -33,7 +33,7 @@ interface Ctx {
   readonly query: Record<string, string | undefined>;
   /** The body's size in bytes (UTF-8), checked before any handler runs. */
   readonly bodyBytes: number;
-  body(): unknown;
+  readonly body: () => unknown;
 }
 
 const alertsQuerySchema = z.object({ state: z.enum(ALERT_STATES).optional() });

@@ -12,7 +12,7 @@
  * lone `%`, which no escaped segment can be), and literal parts of patterns
  * are regex-escaped (`timeline.csv` does not match `timeline_csv`).
  */
-import middy from '@middy/core';
+import type middy from '@middy/core';
 import httpRouterHandler from '@middy/http-router';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { NotFoundError, ValidationError } from '../../shared/domain/errors';

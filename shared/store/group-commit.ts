@@ -69,7 +69,7 @@ export class GroupCommitter implements Committer {
     try {
       keys = items.map(itemKey);
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ items, keys, alone: false, resolve, reject });

@@ -86,7 +86,7 @@ describe('fuzzing', () => {
           const reqId = `fz-${n++}`;
           const isObject = input !== null && typeof input === 'object' && !Array.isArray(input);
           const reply = isObject
-            ? await driver.request({ ...materialize(input as Record<string, unknown>), reqId })
+            ? await driver.request({ ...materialize(input), reqId })
             : await driver.sendRaw(JSON.stringify(input));
           expect(['ack', 'error']).toContain(reply.type);
           if (reply.type === 'error') expect(ERROR_CODES).toContain(reply.code);
@@ -135,7 +135,7 @@ describe('fuzzing', () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...routes), body, fc.constantFrom('retailer', 'dispatcher', 'driver'), async ([method, path], input, who) => {
         const res = await http<{ error?: { code: string; message: string } }>(url, method, path.replace('__ORDER__', orderId), {
-          token: cast[who as 'retailer' | 'dispatcher' | 'driver'],
+          token: cast[who],
           rawBody: JSON.stringify(input),
         });
         expect([200, 201, 400, 403, 404, 409, 413]).toContain(res.status);

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, inject, it } from 'vitest';
-import { castOf, checkpoint, http, orderFor, uniqueId, uniqueTenant, WsClient, type Cast, type Frame, socketPool } from '../support/client';
+import { castOf, checkpoint, http, orderFor, uniqueId, uniqueTenant, type WsClient, type Cast, type Frame, socketPool } from '../support/client';
 
 const url = inject('runtimeUrl');
 const secret = inject('jwtSecret');

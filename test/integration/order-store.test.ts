@@ -369,7 +369,7 @@ describe('one id, one request (CONTRACT §5)', () => {
       expect(ids).toHaveLength(1);
       expect(head?.headSeq).toBe(3);
       // What is stored is the winner's request, and its key carries the winner's digest.
-      const winner = results[0]!.ok ? a : b;
+      const winner = results[0].ok ? a : b;
       expect(events[2]!.event.note).toBe(winner.note);
       expect(ids[0]!.digest).toBe(requestDigest('checkpoint', winner));
     }

@@ -25,7 +25,8 @@ export function nextSequenceNumber(): string {
 }
 
 function image(item: Record<string, unknown>): Image {
-  return marshall(item, { removeUndefinedValues: true }) as Record<string, AttributeValue> as Image;
+  const marshalled: Record<string, AttributeValue> = marshall(item, { removeUndefinedValues: true });
+  return marshalled as Image;
 }
 
 function record(

@@ -132,7 +132,7 @@ describe('timelineToCsv', () => {
 describe('timelineToCsv: the late column (CONTRACT §3)', () => {
   it('is the last column: true on a late checkpoint, false on any other checkpoint, empty on other kinds', () => {
     // Arrange
-    const late: OrderEvent = { ...(checkpoint as Extract<OrderEvent, { kind: 'checkpoint' }>), seq: 3, status: 'in_transit', previousStatus: 'at_hub', statusChanged: false, late: true };
+    const late: OrderEvent = { ...checkpoint, seq: 3, status: 'in_transit', previousStatus: 'at_hub', statusChanged: false, late: true };
 
     // Act
     const rows = parseCsv(timelineToCsv([created, checkpoint, late]));
@@ -194,7 +194,7 @@ describe('csvCell', () => {
   });
 
   it('neutralises a NUL-led note in a whole timeline row', () => {
-    const nul = { ...(checkpoint as Extract<OrderEvent, { kind: 'checkpoint' }>), note: '\u0000=cmd|"/c calc"!A1' };
+    const nul = { ...checkpoint, note: '\u0000=cmd|"/c calc"!A1' };
     expect(column(parseCsv(timelineToCsv([nul]))[1], 'note')).toBe(`'\u0000=cmd|"/c calc"!A1`);
   });
 

@@ -96,7 +96,7 @@ describe('requestDigest and judgeReplay: the same request or CONFLICT', () => {
     ['proof.recipientName', { proof: { ...fullCheckpoint.proof, recipientName: 'Bob' } }],
   ] as const)('a checkpoint differing in %s is CONFLICT', (_field, change) => {
     const stored = requestDigest('checkpoint', fullCheckpoint);
-    expect(same(stored, requestDigest('checkpoint', { ...fullCheckpoint, ...change } as typeof fullCheckpoint))).toBe('conflict');
+    expect(same(stored, requestDigest('checkpoint', { ...fullCheckpoint, ...change }))).toBe('conflict');
   });
 
   it.each([
@@ -107,7 +107,7 @@ describe('requestDigest and judgeReplay: the same request or CONFLICT', () => {
     ['attachment left out', { attachment: undefined }],
   ] as const)('a message differing in %s is CONFLICT', (_field, change) => {
     const stored = requestDigest('message', fullMessage);
-    expect(same(stored, requestDigest('message', { ...fullMessage, ...change } as typeof fullMessage), 'message')).toBe('conflict');
+    expect(same(stored, requestDigest('message', { ...fullMessage, ...change }), 'message')).toBe('conflict');
   });
 
   it('a message and a checkpoint never match, whatever their other fields', () => {

@@ -118,6 +118,7 @@ describe('processStreamBatch', () => {
 
   it('a rejection that is not an Error still fails the record', async () => {
     const records = [timelineInsert({ orderId: 'a', seq: 1 }), timelineInsert({ orderId: 'a', seq: 2 })];
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the point: a handler rejecting with a non-Error
     const result = await processStreamBatch(records, (r) => (seqOf(r) === 1 ? Promise.reject('nope') : Promise.resolve()));
     expect(result.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(sequenceNumbersOf(records));
   });

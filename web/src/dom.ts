@@ -10,9 +10,9 @@ export type Attrs = { [name: string]: AttrValue | ((ev: Event) => void) };
 function append(parent: Node, children: readonly Child[]): void {
   for (const c of children) {
     if (c === null || c === undefined || c === false) continue;
-    if (Array.isArray(c)) append(parent, c);
+    if (typeof c === 'string' || typeof c === 'number') parent.appendChild(document.createTextNode(String(c)));
     else if (c instanceof Node) parent.appendChild(c);
-    else parent.appendChild(document.createTextNode(String(c)));
+    else append(parent, c);
   }
 }
 

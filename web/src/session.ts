@@ -37,7 +37,7 @@ export function decodeClaims(token: string, now = Date.now()): Claims {
     throw new Error(`That token lacks what Waypost needs: ${issue ? `"${issue.path.join('.') || 'claims'}" ${issue.message}` : 'bad claims'}.`);
   }
   if (parsed.data.exp * 1000 <= now) throw new Error(`That token expired at ${new Date(parsed.data.exp * 1000).toLocaleString()}.`);
-  return parsed.data as Claims;
+  return parsed.data;
 }
 
 export function loadSession(): Session | null {

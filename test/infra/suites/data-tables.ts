@@ -5,7 +5,7 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONNECTIONS_TABLE, ORDERS_TABLE, type TableDef } from '../../../shared/store/tables';
-import { type Built } from '../support';
+import type { Built } from '../support';
 
 export function dataTablesTests(shared: () => Built): void {
   let template: Template;

@@ -196,7 +196,7 @@ export class CheckpointForm {
         (ack) => {
           this.output.textContent =
             ack.applied === false
-              ? `${statusLabel(status)} recorded late (#${ack.seq}${ack.duplicate ? ', already there' : ''}): it happened before the order was ${statusLabel(ack.status as Status).toLowerCase()}, so the status did not change.`
+              ? `${statusLabel(status)} recorded late (#${ack.seq}${ack.duplicate ? ', already there' : ''}): it happened before the order was ${statusLabel(ack.status).toLowerCase()}, so the status did not change.`
               : `${statusLabel(status)} recorded (#${ack.seq}${ack.duplicate ? ', already there' : ''}).`;
         },
         (err: unknown) => {
