@@ -23,7 +23,6 @@ export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
-  runs = 0;
 
   constructor(
     private readonly everyMs: number,
@@ -42,7 +41,6 @@ export class Scheduler {
       this.running = this.task()
         .catch((err: unknown) => this.log.error('scheduled sweep failed', { error: err }))
         .finally(() => {
-          this.runs++;
           this.running = undefined;
           this.schedule();
         });

@@ -2,26 +2,49 @@
  * `$connect`: the token (query parameter `token`, as browsers cannot set
  * headers on a WebSocket) is verified before the socket opens; a bad one is
  * refused with 401 and no socket is opened.
+ *
+ * The handler only decides; `connectErrors` renders what it throws, once for
+ * this transport: API Gateway refuses the upgrade with the route response's
+ * status, and its body is plain text (a WebSocket client never sees it; an
+ * HTTP client does).
  */
-import middy from '@middy/core';
+import middy, { type MiddlewareObj } from '@middy/core';
 import { UnauthorizedError } from '../../shared/domain/errors';
 import { bearerToken } from '../../shared/runtime/auth';
+import type { Logger } from '../../shared/runtime/log';
 import { parseEvent } from '../common/parse-event';
 import { logger, realtimeService, verifyToken } from '../common/wiring';
 import { wsConnectEventSchema, type WsConnectEvent, type WsResult } from '../common/ws-events';
 
+/**
+ * Verify the token and record the connection.
+ *
+ * @throws {UnauthorizedError} for a missing, bad or expired token
+ */
 export async function connect(event: WsConnectEvent): Promise<WsResult> {
   const token =
     event.queryStringParameters?.token ?? bearerToken(event.headers?.authorization ?? event.headers?.Authorization);
-  try {
-    const verified = await verifyToken()(token);
-    await realtimeService().connect(event.requestContext.connectionId, verified);
-    return { statusCode: 200 };
-  } catch (err) {
-    if (err instanceof UnauthorizedError) return { statusCode: 401, body: err.message };
-    logger().error('connect failed', { error: err });
-    return { statusCode: 500 };
-  }
+  const verified = await verifyToken()(token);
+  await realtimeService().connect(event.requestContext.connectionId, verified);
+  return { statusCode: 200 };
 }
 
-export const handler = middy(connect).use(parseEvent(wsConnectEventSchema));
+/**
+ * The `$connect` error renderer: `UnauthorizedError` → 401 with its message
+ * as the body; anything else → 500 with no body, logged (`connect failed`).
+ */
+export function connectErrors(log: () => Logger): MiddlewareObj<WsConnectEvent, WsResult> {
+  return {
+    name: 'connect-errors',
+    onError: (request) => {
+      if (request.error instanceof UnauthorizedError) {
+        request.response = { statusCode: 401, body: request.error.message };
+        return;
+      }
+      log().error('connect failed', { error: request.error });
+      request.response = { statusCode: 500 };
+    },
+  };
+}
+
+export const handler = middy(connect).use(parseEvent(wsConnectEventSchema)).use(connectErrors(logger));

@@ -207,7 +207,6 @@ export const createOrderBodySchema = z.object({
 export type CreateOrderBody = z.infer<typeof createOrderBodySchema>;
 
 export const assignBodySchema = z.object({ driverId: idSchema });
-export type AssignBody = z.infer<typeof assignBodySchema>;
 
 /** The most items one HTTP list or timeline page may ask for (CONTRACT §4: `limit` is an integer in [1, 500]). */
 export const PAGE_LIMIT_MAX = 500;

@@ -73,8 +73,6 @@ export const CONNECTIONS_TABLE: TableDef = {
   ttlAttribute: 'expiresAt',
 };
 
-export const TABLES: readonly TableDef[] = [ORDERS_TABLE, CONNECTIONS_TABLE];
-
 /** Keys, spelled in one place. */
 export const keys = {
   order: (tenant: string, orderId: string) => `T#${tenant}#O#${orderId}`,
