@@ -77,7 +77,12 @@ export class OrdersService {
     this.cursorCodec = deps.cursors ?? (() => CursorCodec.ephemeral());
   }
 
-  /** Create an order; the same id and body again is not an error (`created: false`), another body is `CONFLICT`. */
+  /**
+   * Create an order; the same id and body again is not an error (`created: false`), another body is `CONFLICT`.
+   *
+   * @throws {ForbiddenError} a retailer creating for another retailerId, or a driver
+   * @throws {ConflictError} the orderId exists with another body
+   */
   async create(p: Principal, body: CreateOrderBody): Promise<{ created: boolean; order: OrderView }> {
     authorizeCreateOrder(p, body.retailerId);
     const orderId = body.orderId ?? this.newOrderId();
@@ -97,7 +102,12 @@ export class OrdersService {
     return { created: result.created, order: orderView(p, result.head) };
   }
 
-  /** The head, or NOT_FOUND; FORBIDDEN when it exists but is not the caller's to see. */
+  /**
+   * The head of an order the caller may read.
+   *
+   * @throws {NotFoundError} no such order in the caller's tenant
+   * @throws {ForbiddenError} it exists but is not the caller's to see
+   */
   async readableHead(p: Principal, orderId: string): Promise<OrderHead> {
     const head = await this.orders.getOrder(p.tenant, orderId);
     if (head === null) throw new NotFoundError(`Order "${orderId}" not found.`);
@@ -136,10 +146,23 @@ export class OrdersService {
     return this.orders.bumpRoomEpoch(p.tenant, orderId);
   }
 
+  /**
+   * The order as `p` may see it (a recipient's phone only for dispatchers and the assigned driver).
+   *
+   * @throws {NotFoundError} {ForbiddenError} as `readableHead`
+   */
   async get(p: Principal, orderId: string): Promise<OrderView> {
     return orderView(p, await this.readableHead(p, orderId));
   }
 
+  /**
+   * Assign a driver (dispatchers only); the same driver again changes nothing.
+   *
+   * @throws {ForbiddenError} `p` is not a dispatcher
+   * @throws {NotFoundError} no such order
+   * @throws {ConflictError} the order is delivered or final (CONTRACT §4)
+   * @throws {RateLimitedError} too many writers raced for the order
+   */
   async assign(p: Principal, orderId: string, driverId: string): Promise<OrderView> {
     authorizeDispatcher(p, 'assign drivers');
     const now = this.now().toISOString();
@@ -300,6 +323,13 @@ export class OrdersService {
     return { orderId: frame.orderId, seq: result.seq, duplicate: false };
   }
 
+  /**
+   * Mark the order's timeline read up to `seq` for `p`; a mark never moves back
+   * (the ack carries the mark as it stands, which may be higher than `seq`).
+   *
+   * @throws {NotFoundError} {ForbiddenError} the caller may not see the order
+   * @throws {ValidationError} `seq` past the order's headSeq
+   */
   async read(p: Principal, orderId: string, seq: number): Promise<{ orderId: string; seq: number }> {
     const now = this.now().toISOString();
     const result = await this.orders.append(p.tenant, orderId, (head) => planRead(p, head, seq, now));
