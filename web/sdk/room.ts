@@ -1,18 +1,13 @@
 /**
- * One room the client listens to, as a state machine (ably-js
- * `RealtimeChannel`'s explicit states):
- *
- *   waiting ──join──▶ joining ──ack──▶ live ◀──┐
- *      ▲                 │ more           │ gap │
- *      │                 ▼                ▼     │
- *      └── drop ──── catching-up ─────────────┘
- *   any ──▶ left (the last handler left) | revoked (the server's `revoked`, or a refused join)
- *
- * Order rooms (the rooms registry's resumable ones) resume from `lastSeq`
- * and page a long catch-up or a gap over HTTP; feed rooms dedupe per order
- * and call `onResync` when joined again. Live events that come while a join
- * or a catch-up is in flight are buffered and flushed in seq order; every
- * event reaches the handlers once, in seq order per order.
+ * One room the client listens to, as a state machine (after ably-js
+ * `RealtimeChannel`): `waiting` → `joining` (subscribe in flight) → `live`,
+ * through `catching-up` when the ack says `more` or a live event shows a gap
+ * (the rest is read over HTTP); a drop sends it back to `waiting`; `left`
+ * and `revoked` end it. Order rooms (the rooms registry's resumable ones)
+ * resume from `lastSeq`; feed rooms dedupe per order and call `onResync`
+ * when joined again. Live events that come while joining or catching up
+ * are buffered and flushed in seq order: every event reaches the handlers
+ * once, in seq order per order.
  */
 import type { OrderEvent } from '../../shared/domain/model';
 import type { AckOf } from '../../shared/domain/protocol';
