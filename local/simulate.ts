@@ -19,6 +19,7 @@ import type { OrderView } from '../shared/domain/model';
 import type { Status } from '../shared/domain/statuses';
 import { signLocalToken } from '../shared/runtime/auth';
 import { WaypostClient, type CheckpointInput, type WebSocketLike } from '../web/sdk/client';
+import { nodeWebSocket } from '../web/sdk/socket';
 import { DEFAULT_JWT_SECRET } from './config';
 
 const USAGE = 'usage: npm run simulate -- [--orders N] [--speed X] [--parallel P] [--tenant T] [--short-sla]';
@@ -127,7 +128,7 @@ interface Actors {
 }
 
 function nodeSocket(url: string): WebSocketLike {
-  return new WebSocket(url, { headers: { 'user-agent': 'waypost-simulate' } }) as unknown as WebSocketLike;
+  return nodeWebSocket(new WebSocket(url, { headers: { 'user-agent': 'waypost-simulate' } }));
 }
 
 async function api<T>(opts: Options, token: string, method: string, path: string, body?: unknown): Promise<T> {

@@ -6,7 +6,8 @@
 import WebSocket from 'ws';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { OrderEvent } from '../../shared/domain/model';
-import { WaypostClient, type WebSocketLike } from '../../web/sdk/client';
+import { WaypostClient } from '../../web/sdk/client';
+import { nodeWebSocket } from '../../web/sdk/socket';
 import { castOf, http, orderFor, socketPool, uniqueTenant, type Cast, type Frame } from '../support/client';
 
 const url = inject('runtimeUrl');
@@ -45,7 +46,7 @@ describe('long catch-up', () => {
   });
 
   it('lets the SDK deliver all of it once, in order, paging past the cut by itself', async () => {
-    const client = new WaypostClient({ baseUrl: url, token: cast.retailer, webSocket: (u) => new WebSocket(u) as unknown as WebSocketLike });
+    const client = new WaypostClient({ baseUrl: url, token: cast.retailer, webSocket: (u) => nodeWebSocket(new WebSocket(u)) });
     const seen: number[] = [];
     client.subscribe(`order:${orderId}`, { onEvent: (e: OrderEvent) => seen.push(e.seq) }, 0);
     try {

@@ -11,7 +11,8 @@ import { promisify } from 'node:util';
 import { jwtVerify } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { WaypostClient, type WebSocketLike } from '../../web/sdk/client';
+import { WaypostClient } from '../../web/sdk/client';
+import { nodeWebSocket } from '../../web/sdk/socket';
 import { castOf, http, uniqueTenant, WsClient } from '../support/client';
 import { spawnRuntime } from '../support/spawn-runtime';
 
@@ -85,7 +86,7 @@ describe("API Gateway's connection limits, shortened", () => {
       const sdk = new WaypostClient({
         baseUrl: rt.url,
         token: cast.dispatcher,
-        webSocket: (u) => new WebSocket(u) as unknown as WebSocketLike,
+        webSocket: (u) => nodeWebSocket(new WebSocket(u)),
         keepAliveMs: 300,
       });
       const sdkStates: string[] = [];

@@ -11,7 +11,8 @@ import WebSocket from 'ws';
 import { afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { OrderEvent } from '../../shared/domain/model';
 import { signLocalToken } from '../../shared/runtime/auth';
-import { WaypostClient, WaypostRequestError, type ConnectionState, type RoomRevoked, type WebSocketLike } from '../../web/sdk/client';
+import { WaypostClient, WaypostRequestError, type ConnectionState, type RoomRevoked } from '../../web/sdk/client';
+import { nodeWebSocket } from '../../web/sdk/socket';
 import { tokenTimes } from '../../web/sdk/token';
 import type { KeyValueStorage } from '../../web/sdk/outbox';
 import { castOf, checkpoint, http, orderFor, uniqueTenant, WsClient, type Cast } from '../support/client';
@@ -25,7 +26,7 @@ const sockets: WsClient[] = [];
 
 /** A Node `ws` socket with a user agent we can find the server-side connection by. */
 function nodeSocket(userAgent: string) {
-  return (u: string) => new WebSocket(u, { headers: { 'user-agent': userAgent } }) as unknown as WebSocketLike;
+  return (u: string) => nodeWebSocket(new WebSocket(u, { headers: { 'user-agent': userAgent } }));
 }
 
 function sdk(token: string | (() => Promise<string>), userAgent = `sdk-${randomUUID()}`, storage?: KeyValueStorage) {
@@ -57,7 +58,7 @@ function sdkWatching(token: string, watch: (frame: Record<string, unknown>) => v
     webSocket: (u: string) => {
       const ws = new WebSocket(u);
       ws.on('message', (data) => watch(JSON.parse(data.toString()) as Record<string, unknown>));
-      return ws as unknown as WebSocketLike;
+      return nodeWebSocket(ws);
     },
     backoff: { initialMs: 50, maxMs: 400 },
   });
@@ -320,7 +321,7 @@ describe('client SDK', () => {
           sent.push(JSON.parse(data) as Record<string, unknown>);
           send(data);
         }) as typeof socket.send;
-        return socket as unknown as WebSocketLike;
+        return nodeWebSocket(socket);
       },
     });
     clients.push(client);

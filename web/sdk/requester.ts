@@ -68,7 +68,7 @@ export class Requester {
    * @throws {WaypostRequestError} `TIMEOUT` when no reply came in time; whatever `failAll` was given when the socket closed first
    */
   exchange(frame: object, options: { reqId?: string; timeoutMs?: number } = {}): Promise<Reply> {
-    const reqId = options.reqId ?? (this.options.newReqId ?? randomReqId)();
+    const reqId = options.reqId ?? (this.options.newReqId ?? (() => newId('req')))();
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs ?? 15_000;
     return new Promise<Reply>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -117,7 +117,8 @@ export class Requester {
 
 const actionOf = (frame: object): string => String((frame as { action?: unknown }).action);
 
-function randomReqId(): string {
+/** A fresh id: `prefix-` and a random UUID (or time and randomness where there is no `crypto.randomUUID`). */
+export function newId(prefix: string): string {
   const c = globalThis.crypto;
-  return `req-${typeof c?.randomUUID === 'function' ? c.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`}`;
+  return `${prefix}-${typeof c?.randomUUID === 'function' ? c.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`}`;
 }

@@ -59,3 +59,73 @@ export function renewAtMs(times: TokenTimes, receivedAtMs: number): number {
 export function renewRetryMs(msLeft: number): number {
   return Math.max(250, Math.min(5_000, msLeft / 4));
 }
+
+/** A token, or a function giving a fresh one (at each connect, renewal and HTTP call). */
+export type TokenSource = string | (() => string | Promise<string>);
+
+/** The token to use now: the string itself, or what the provider gives (its errors propagate). */
+export async function currentToken(source: TokenSource): Promise<string> {
+  return typeof source === 'string' ? source : source();
+}
+
+/**
+ * Renews one connection's token shortly before it expires (`renewAtMs`),
+ * given a provider: `send` carries the new token to the server (the `auth`
+ * action) and resolves with the `exp` the server granted, if it says. On
+ * failure (no newer token, a refusal, a timeout) it tries again
+ * (`renewRetryMs`) while the token lasts; past its `exp` the server closes
+ * the socket (4001). One per open socket; `stop` it when the socket closes.
+ */
+export class TokenRenewal {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private stopped = false;
+  private expValue: number | undefined;
+
+  constructor(
+    private readonly source: TokenSource,
+    private readonly send: (token: string) => Promise<number | undefined>,
+    private readonly onRenewed: (exp: number) => void,
+  ) {}
+
+  /** The `exp` (epoch seconds) of the token the connection lives on now, when known. */
+  get exp(): number | undefined {
+    return this.expValue;
+  }
+
+  /** The socket opened on a token with these times (null: unreadable), received at `receivedAtMs`. */
+  start(times: TokenTimes | null, receivedAtMs: number): void {
+    this.expValue = times?.exp;
+    this.schedule(times, receivedAtMs);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  private schedule(times: TokenTimes | null, receivedAtMs: number): void {
+    clearTimeout(this.timer);
+    if (times === null || typeof this.source === 'string' || this.stopped) return;
+    this.timer = setTimeout(() => void this.renew(), Math.max(0, renewAtMs(times, receivedAtMs) - Date.now()));
+  }
+
+  private async renew(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const token = await currentToken(this.source);
+      const receivedAt = Date.now();
+      const times = tokenTimes(token);
+      if (times === null || times.exp <= (this.expValue ?? 0)) throw new Error('The token provider gave no token that lives longer.');
+      const granted = await this.send(token);
+      if (this.stopped) return;
+      const exp = granted ?? times.exp;
+      this.expValue = exp;
+      this.schedule({ ...times, exp }, receivedAt);
+      this.onRenewed(exp);
+    } catch {
+      if (this.stopped) return;
+      const left = (this.expValue ?? 0) * 1000 - Date.now();
+      if (left > 0) this.timer = setTimeout(() => void this.renew(), renewRetryMs(left));
+    }
+  }
+}

@@ -1,10 +1,12 @@
 /**
- * Where the server is, and HTTP calls with the bearer token. Locally the
- * console is served by the runtime itself; in the cloud `config.json` (written
- * at deploy) names the HTTP and WebSocket APIs.
+ * The console's side of the HTTP API: where the server is (locally the
+ * console is served by the runtime itself; in the cloud `config.json`,
+ * written at deploy, names the HTTP and WebSocket APIs), downloads, and what
+ * to tell a person about an error. The calls themselves are the SDK's
+ * (`WaypostHttp`, web/sdk/http.ts).
  */
-import type { ErrorCode } from '../../shared/domain/errors';
 import { WaypostRequestError } from '../sdk/client';
+import type { WaypostHttp } from '../sdk/http';
 
 export interface Endpoints {
   /** Base of `/api/*` (and `/_local/*` locally). */
@@ -28,75 +30,21 @@ export async function loadEndpoints(): Promise<Endpoints> {
   return { httpBase: location.origin };
 }
 
-export class Api {
-  constructor(
-    private readonly base: string,
-    private readonly token: string,
-    private readonly onUnauthorized: () => void,
-  ) {}
-
-  get<T>(path: string): Promise<T> {
-    return this.call<T>('GET', path);
-  }
-
-  post<T>(path: string, body: unknown): Promise<T> {
-    return this.call<T>('POST', path, body);
-  }
-
-  put<T>(path: string, body: unknown): Promise<T> {
-    return this.call<T>('PUT', path, body);
-  }
-
-  private async send(method: string, path: string, body?: unknown): Promise<Response> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.base}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${this.token}`,
-          ...(body !== undefined && { 'content-type': 'application/json' }),
-        },
-        ...(body !== undefined && { body: JSON.stringify(body) }),
-        cache: 'no-store',
-      });
-    } catch {
-      throw new WaypostRequestError('OFFLINE', 'The server cannot be reached.');
-    }
-    if (!res.ok) {
-      let code: ErrorCode = 'INTERNAL';
-      let message = `HTTP ${res.status}`;
-      try {
-        const err = ((await res.json()) as { error?: { code: ErrorCode; message: string } }).error;
-        if (err) {
-          code = err.code;
-          message = err.message;
-        }
-      } catch {
-        // not JSON
-      }
-      if (res.status === 401) this.onUnauthorized();
-      throw new WaypostRequestError(code, message);
-    }
-    return res;
-  }
-
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    return (await (await this.send(method, path, body)).json()) as T;
-  }
-
-  /** Fetch a file with the token and hand it to the browser as a download. */
-  async download(path: string, filename: string): Promise<void> {
-    const blob = await (await this.send('GET', path)).blob();
-    const url = URL.createObjectURL(blob);
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = filename;
-    a.hidden = true;
-    document.body.appendChild(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
-  }
+/**
+ * Fetch a file with the token (`WaypostHttp.blob`) and hand it to the
+ * browser as a download named `filename`.
+ */
+export async function download(api: WaypostHttp, path: string, filename: string): Promise<void> {
+  const blob = await api.blob(path);
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  a.hidden = true;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 /** What to tell a person about a failed request. */

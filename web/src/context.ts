@@ -1,14 +1,15 @@
 /** What every view gets: who is signed in, the live client, and the HTTP API. */
 import type { OrderView } from '../../shared/domain/model';
 import type { WaypostClient } from '../sdk/client';
-import type { Api, Endpoints } from './api';
+import type { WaypostHttp } from '../sdk/http';
+import type { Endpoints } from './api';
 import { debounce } from './dom';
 import type { Session } from './session';
 
 export interface Ctx {
   readonly session: Session;
   readonly client: WaypostClient;
-  readonly api: Api;
+  readonly api: WaypostHttp;
   readonly endpoints: Endpoints;
 }
 

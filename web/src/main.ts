@@ -4,7 +4,8 @@
  * all over one live client (web/sdk). Hash routes: `#/`, `#/orders/<id>`.
  */
 import { WaypostClient } from '../sdk/client';
-import { Api, loadEndpoints, type Endpoints } from './api';
+import { WaypostHttp } from '../sdk/http';
+import { loadEndpoints, type Endpoints } from './api';
 import { connectionIndicator } from './components/connection';
 import { startClock } from './components/status';
 import type { Ctx, View } from './context';
@@ -75,7 +76,11 @@ function startApp(session: Session, focusHeading = false): void {
     outboxKey: outboxKey(claims),
     backoff: { initialMs: 300, maxMs: 5000 },
   });
-  const api = new Api(endpoints.httpBase, session.token, () => signOut('The server refused your token (401). Sign in again.'));
+  const api = new WaypostHttp({
+    baseUrl: endpoints.httpBase,
+    token: session.token,
+    onUnauthorized: () => signOut('The server refused your token (401). Sign in again.'),
+  });
   const ctx: Ctx = { session, client, api, endpoints };
 
   const indicator = connectionIndicator(client);

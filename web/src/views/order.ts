@@ -9,7 +9,7 @@ import { STATUS_TABLE, type Status } from '../../../shared/domain/statuses';
 import { orderRoomName } from '../../../shared/domain/rooms';
 import { dict } from '../../../shared/domain/user-keys';
 import { WaypostRequestError } from '../../sdk/client';
-import { describeError } from '../api';
+import { describeError, download } from '../api';
 import { CheckpointForm } from '../components/checkpoint-form';
 import { Conversation } from '../components/conversation';
 import { slaLine, statusBadge } from '../components/status';
@@ -57,7 +57,7 @@ export function orderPage(orderId: string): View {
     const csvButton = h('button', { type: 'button' }, h('span', { 'aria-hidden': 'true' }, '⤓ '), 'Export CSV');
     csvButton.addEventListener('click', () => {
       csvNote.textContent = 'Downloading…';
-      ctx.api.download(`/api/orders/${encodeURIComponent(orderId)}/timeline.csv`, `${orderId.replace(/[^\w.-]/g, '_')}-timeline.csv`).then(
+      download(ctx.api, `/api/orders/${encodeURIComponent(orderId)}/timeline.csv`, `${orderId.replace(/[^\w.-]/g, '_')}-timeline.csv`).then(
         () => (csvNote.textContent = 'Downloaded.'),
         (err: unknown) => (csvNote.textContent = describeError(err)),
       );
