@@ -180,7 +180,7 @@ async function deliver(opts: Options, actors: Actors, n: number, runId: string, 
   let here: { lat: number; lng: number } = DEPOT;
   const post = async (status: Status, extra: Partial<CheckpointInput> = {}, at = here) => {
     const location = along(at, at, 0);
-    const ack = await driver.checkpoint({ orderId, status, occurredAt: new Date().toISOString(), location, ...extra } as CheckpointInput);
+    const ack = await driver.checkpoint({ orderId, status, occurredAt: new Date().toISOString(), location, ...extra });
     log(who, `${driverId}: ${status.replace(/_/g, ' ')}${extra.note ? ` (${extra.note})` : ''}${extra.reason ? ` (${extra.reason})` : ''} at ${location.lat}, ${location.lng} #${ack.seq}`);
   };
   const drive = async (to: { lat: number; lng: number }, status: Status, hops: number) => {

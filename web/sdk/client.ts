@@ -161,7 +161,7 @@ export class WaypostClient {
   /** Post a message through the outbox. */
   message(input: MessageInput): Promise<MessageAck> {
     const frame = parseOrThrow(messageFrameSchema, { ...input, action: 'message', messageId: input.messageId ?? newId('msg') }, 'message');
-    return this.courier.post({ id: frame.messageId, kind: 'message', frame, queuedAt: new Date().toISOString() }) as Promise<MessageAck>;
+    return this.courier.post({ id: frame.messageId, kind: 'message', frame, queuedAt: new Date().toISOString() });
   }
 
   /** Mark an order's messages read up to `seq` (not queued: fails `OFFLINE` when not connected). */
