@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { formatDuration } from './durations';
 import { ForbiddenError } from './errors';
 import type { AlertEvent, OrderHead, Principal } from './model';
 import type { Append, SmsOutboxEntry } from './orders';
@@ -225,18 +226,7 @@ export function authorizeAlerts(p: Principal): void {
   if (p.role !== 'dispatcher') throw new ForbiddenError('Only dispatchers may see and acknowledge alerts.');
 }
 
-/** "1h 05m", "12m 30s", "45s". */
-export function formatDuration(totalSeconds: number): string {
-  const s = Math.max(0, Math.floor(totalSeconds));
-  const d = Math.floor(s / 86_400);
-  const h = Math.floor((s % 86_400) / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = s % 60;
-  if (d > 0) return `${d}d ${h}h`;
-  if (h > 0) return `${h}h ${String(m).padStart(2, '0')}m`;
-  if (m > 0) return `${m}m ${String(sec).padStart(2, '0')}s`;
-  return `${sec}s`;
-}
+export { formatDuration };
 
 /** The most characters (code points) of an id an SMS shows; a longer one keeps its start and end. */
 export const SMS_ID_MAX_CHARS = 24;

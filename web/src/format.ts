@@ -1,4 +1,5 @@
 /** How statuses, times, places and durations read on screen. */
+import { formatDuration } from '../../shared/domain/durations';
 import type { Location } from '../../shared/domain/schemas';
 import { STATUS_TABLE, type Status, type StatusKind } from '../../shared/domain/statuses';
 
@@ -40,18 +41,8 @@ export function statusKind(s: Status): StatusKind {
   return STATUS_TABLE[s].kind;
 }
 
-/** "1h 05m", "12m 30s", "45s" (as the SMS and the server word it). */
-export function formatDuration(totalSeconds: number): string {
-  const sec0 = Math.max(0, Math.floor(totalSeconds));
-  const d = Math.floor(sec0 / 86_400);
-  const h = Math.floor((sec0 % 86_400) / 3600);
-  const m = Math.floor((sec0 % 3600) / 60);
-  const sec = sec0 % 60;
-  if (d > 0) return `${d}d ${h}h`;
-  if (h > 0) return `${h}h ${String(m).padStart(2, '0')}m`;
-  if (m > 0) return `${m}m ${String(sec).padStart(2, '0')}s`;
-  return `${sec}s`;
-}
+/** "1h 05m", "12m 30s", "45s": the SMS's wording (`shared/domain/durations.ts`). */
+export { formatDuration };
 
 /** Local time; the date too when it is not today. */
 export function formatTime(iso: string | undefined): string {
