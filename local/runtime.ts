@@ -166,9 +166,9 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
     idleSeconds: cfg.wsIdleSeconds,
     maxSeconds: cfg.wsMaxSeconds,
     handlers: {
-      connect: (e, ctx) => connect(e as Parameters<typeof connect>[0], ctx),
-      disconnect: (e, ctx) => disconnect(e as Parameters<typeof disconnect>[0], ctx),
-      message: (e, ctx) => message(e as Parameters<typeof message>[0], ctx),
+      connect,
+      disconnect,
+      message,
       http,
     },
     routes: [health, local, sns.route(), staticRoute()],
