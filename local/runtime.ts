@@ -8,8 +8,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { extname, join, normalize, resolve } from 'node:path';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { config } from '../shared/runtime/config';
-import { dynamoClient, useManagementTransport } from '../shared/runtime/clients';
+import { fanoutHandler } from '../functions/fanout/handler';
+import { httpApiHandler } from '../functions/http-api/handler';
+import { createApp, type App } from '../functions/common/wiring';
+import { slaSweepHandler } from '../functions/sla-sweep/handler';
+import { connectHandler } from '../functions/ws-connect/handler';
+import { wsDefaultHandler } from '../functions/ws-default/handler';
+import { disconnectHandler } from '../functions/ws-disconnect/handler';
+import { createClients } from '../shared/runtime/clients';
+import { loadConfig } from '../shared/runtime/config';
 import type { Logger } from '../shared/runtime/log';
 import { CONNECTIONS_TABLE, ORDERS_TABLE } from '../shared/store/tables';
 import type { LocalConfig } from './config';
@@ -18,7 +25,7 @@ import { DurabilityFence, installDurabilityFence } from './durability-fence';
 import { dataDirCredentials, inMemoryCredentials, type LocalCredentials } from './credentials';
 import { ensureTables, LOCAL_REGION, startDynamoDbLocal, streamArnOf, type DynamoDbLocal } from './dynamodb';
 import { freePort } from './free-port';
-import { decodedOrNull, LocalGateway, sendJson, type LocalRoute } from './gateway';
+import { decodedOrNull, LocalGateway, sendJson, type GatewayHandlers, type LocalRoute } from './gateway';
 import { demoTokens, seedDemo, type DemoUser } from './seed';
 import { lambdaContext } from './lambda';
 import { Scheduler, SCHEDULED_EVENT } from './scheduler';
@@ -52,20 +59,45 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 /**
- * Point this process's AWS clients and handler config at the local edges.
- * Handlers read config on first use, which is after this.
+ * The handlers' environment, as a Lambda's would be: the process's own
+ * variables (`WAYPOST_LOG_LEVEL`, `WAYPOST_CURSOR_SECRET`, table names …)
+ * with the local edges over them. It is read into the runtime's config
+ * (`loadConfig`); the process's environment is left as it is.
  */
-function configureProcess(credentials: LocalCredentials, env: Record<string, string>): void {
-  delete process.env.WAYPOST_JWKS_URL;
-  Object.assign(process.env, {
-    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+function handlerEnvironment(cfg: LocalConfig, dynamodbPort: number, port: number): Record<string, string | undefined> {
+  return {
+    ...process.env,
+    // Tokens are checked with the local secret, never a JWKS.
+    WAYPOST_JWKS_URL: undefined,
     AWS_REGION: LOCAL_REGION,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    ...env,
-  });
-  delete process.env.AWS_SESSION_TOKEN;
-  delete process.env.AWS_PROFILE;
+    WAYPOST_JWT_SECRET: cfg.jwtSecret,
+    WAYPOST_DYNAMODB_ENDPOINT: `http://127.0.0.1:${dynamodbPort}`,
+    // The local gateway applies CONTRACT §5's frame rate on arrival (local/gateway/websocket.ts).
+    WAYPOST_WS_FRAME_LIMIT: 'gateway',
+    // A sweep sends owed SMS for at most one interval, so the next sweep is never held back long.
+    WAYPOST_SMS_DRAIN_MS: String(cfg.sweepMs),
+    WAYPOST_DEFAULT_SLA_POLICY: cfg.slaPolicyJson,
+    WAYPOST_CALLBACK_URL: `http://127.0.0.1:${port}`,
+    WAYPOST_SNS_ENDPOINT: `http://127.0.0.1:${port}${SNS_PATH}`,
+  };
+}
+
+/** The gateway's handlers and the two the runtime triggers itself, composed over `app`: the very code Lambda runs. */
+function composeHandlers(app: App) {
+  return {
+    gateway: {
+      connect: connectHandler(app),
+      disconnect: disconnectHandler(app),
+      message: wsDefaultHandler({
+        service: app.realtimeService,
+        log: () => app.logger().child({ fn: 'ws' }),
+        frameLimit: () => app.config.wsFrameLimit === 'handler',
+      }),
+      http: httpApiHandler(app),
+    } satisfies GatewayHandlers,
+    fanout: fanoutHandler(app),
+    slaSweep: slaSweepHandler(app),
+  };
 }
 
 function staticRoute(): LocalRoute {
@@ -98,34 +130,10 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
   const held = cfg.inMemory ? inMemoryCredentials() : { ...dataDirCredentials(cfg.dataDir), remove: () => undefined };
   const credentials = held.credentials;
 
-  // Handlers are imported only now, so nothing reads config before it is set.
-  configureProcess(credentials, {
-    WAYPOST_JWT_SECRET: cfg.jwtSecret,
-    WAYPOST_DYNAMODB_ENDPOINT: `http://127.0.0.1:${dynamodbPort}`,
-    // The local gateway applies CONTRACT §5's frame rate on arrival (local/gateway.ts).
-    WAYPOST_WS_FRAME_LIMIT: 'gateway',
-    // A sweep sends owed SMS for at most one interval, so the next sweep is never held back long.
-    WAYPOST_SMS_DRAIN_MS: String(cfg.sweepMs),
-    ...(cfg.slaPolicyJson !== undefined && { WAYPOST_DEFAULT_SLA_POLICY: cfg.slaPolicyJson }),
-  });
-  if (cfg.slaPolicyJson === undefined) delete process.env.WAYPOST_DEFAULT_SLA_POLICY;
-  const [
-    { handler: connect },
-    { handler: disconnect },
-    { handler: message },
-    { handler: http },
-    { handler: fanout },
-    { handler: slaSweep },
-    wiring,
-  ] = await Promise.all([
-    import('../functions/ws-connect/handler'),
-    import('../functions/ws-disconnect/handler'),
-    import('../functions/ws-default/handler'),
-    import('../functions/http-api/handler'),
-    import('../functions/fanout/handler'),
-    import('../functions/sla-sweep/handler'),
-    import('../functions/common/wiring'),
-  ]);
+  // The SDK's Node version warning only (AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED, see TOOLCHAIN); no handler config.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  let app: App | undefined;
+  let handlers: ReturnType<typeof composeHandlers> | undefined;
   const sns = new SnsStandIn();
 
   const health: LocalRoute = (_req, res, url) => {
@@ -165,25 +173,33 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
     log,
     idleSeconds: cfg.wsIdleSeconds,
     maxSeconds: cfg.wsMaxSeconds,
-    handlers: {
-      connect,
-      disconnect,
-      message,
-      http,
+    handlers: () => {
+      if (handlers === undefined) throw new Error('The local runtime is starting: no handlers yet');
+      return handlers.gateway;
     },
     routes: [health, local, sns.route(), staticRoute()],
     isReady: () => ready,
     // The token expiry the handlers keep on the connection item (moved on by `auth`).
-    connectionExpiry: async (connectionId) => (await wiring.connectionStore().get(connectionId))?.exp ?? null,
+    connectionExpiry: async (connectionId) => (await app?.connectionStore().get(connectionId))?.exp ?? null,
     managementCredentials: credentials,
   });
   const port = await gateway.listen();
-  process.env.WAYPOST_CALLBACK_URL = `http://127.0.0.1:${port}`;
-  process.env.WAYPOST_SNS_ENDPOINT = `http://127.0.0.1:${port}${SNS_PATH}`;
   // The fan-out runs in this process: its pushes reach the gateway without a
   // socket round trip (the `@connections` HTTP API answers only calls signed
   // with the runtime's credentials).
-  useManagementTransport(gateway.managementTransport());
+  let c: ReturnType<typeof loadConfig>;
+  try {
+    c = loadConfig(handlerEnvironment(cfg, dynamodbPort, port));
+  } catch (err) {
+    await gateway.close();
+    held.remove();
+    throw err;
+  }
+  const clients = createClients(c, { credentials, managementRequestHandler: gateway.managementTransport() });
+  const composed = createApp(c, clients);
+  app = composed;
+  handlers = composeHandlers(composed);
+  const { fanout, slaSweep } = handlers;
 
   let dynamo: DynamoDbLocal | undefined;
   let fenceClient: DynamoDBClient | undefined;
@@ -192,8 +208,7 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
   let scheduler: Scheduler | undefined;
   try {
     dynamo = await startDynamoDbLocal({ port: dynamodbPort, credentials, ...(cfg.inMemory ? {} : { dataDir: cfg.dataDir }) });
-    const c = config();
-    const ddb = dynamoClient();
+    const ddb = clients.dynamo();
     await ensureTables(ddb, [
       { def: ORDERS_TABLE, name: c.ordersTable },
       { def: CONNECTIONS_TABLE, name: c.connectionsTable },
@@ -225,7 +240,7 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
     pump = streamPump;
     await streamPump.start();
 
-    const seeded = cfg.seed ? await seedDemo(wiring.ordersService(), wiring.orderStore()) : false;
+    const seeded = cfg.seed ? await seedDemo(composed.ordersService(), composed.orderStore()) : false;
     demoUsers = cfg.seed ? await demoTokens(cfg.jwtSecret) : [];
     scheduler = new Scheduler(cfg.sweepMs, async () => {
       await slaSweep({ ...SCHEDULED_EVENT, time: new Date().toISOString() }, lambdaContext('waypost-sla-sweep'));

@@ -26,7 +26,13 @@ export type LocalRoute = (req: IncomingMessage, res: ServerResponse, url: URL) =
 
 export interface GatewayOptions {
   readonly port: number;
-  readonly handlers: GatewayHandlers;
+  /**
+   * The handlers, read at each invocation: the runtime composes them once the
+   * gateway listens (their config names its port). Nothing is invoked before
+   * `isReady` (upgrades are refused with 503; the runtime's routes answer
+   * `/api` with 503 until then).
+   */
+  readonly handlers: () => GatewayHandlers;
   readonly log: Logger;
   readonly idleSeconds: number;
   readonly maxSeconds: number;
@@ -143,7 +149,7 @@ export class LocalGateway {
       if (await route(req, res, url)) return;
     }
     if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {
-      await handleApiRequest(this.options.handlers.http, req, res, url, this.domainName);
+      await handleApiRequest(this.options.handlers().http, req, res, url, this.domainName);
       return;
     }
     sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `No such path: ${url.pathname.slice(0, 200)}` } });

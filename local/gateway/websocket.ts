@@ -55,7 +55,8 @@ export interface WebSocketHandlers {
 }
 
 export interface WebSocketApiOptions {
-  readonly handlers: WebSocketHandlers;
+  /** Read at each invocation (the runtime composes them once it listens; nothing is invoked before `isReady`). */
+  readonly handlers: () => WebSocketHandlers;
   readonly log: Logger;
   /** API Gateway's idle timeout, in seconds. */
   readonly idleSeconds: number;
@@ -177,7 +178,7 @@ export class WebSocketApi {
       domainName: this.options.domainName(),
       stage: STAGE,
     };
-    const result = await invoke(this.options.handlers.connect, wsConnectEvent(source, req, url));
+    const result = await invoke(this.options.handlers().connect, wsConnectEvent(source, req, url));
     if (result.statusCode < 200 || result.statusCode >= 300) {
       refuse(socket, result.statusCode, result.statusCode === 401 ? 'Unauthorized' : result.statusCode === 403 ? 'Forbidden' : 'Error');
       return;
@@ -307,7 +308,7 @@ export class WebSocketApi {
 
   private async onMessage(c: Connection, body: string, isBase64Encoded: boolean): Promise<void> {
     try {
-      const result = await invoke(this.options.handlers.message, wsMessageEvent(c, body, isBase64Encoded));
+      const result = await invoke(this.options.handlers().message, wsMessageEvent(c, body, isBase64Encoded));
       if (result.body !== undefined && this.sendToClient(c, result.body)) this.touch(c);
       // `auth` may have moved the token's expiry, sooner or later: watch the new one.
       if (isAuthFrame(body, isBase64Encoded) && !c.disconnected) {
@@ -330,7 +331,7 @@ export class WebSocketApi {
     this.connections.delete(c.connectionId);
     await c.queue.catch(() => undefined);
     try {
-      await invoke(this.options.handlers.disconnect, wsDisconnectEvent(c));
+      await invoke(this.options.handlers().disconnect, wsDisconnectEvent(c));
     } catch (err) {
       this.options.log.error('$disconnect handler failed', { connectionId: c.connectionId, error: err });
     }

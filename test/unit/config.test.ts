@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_JWT_SECRET, loadLocalConfig } from '../../local/config';
-import { DEFAULT_SLA_POLICY } from '../../shared/domain/sla';
+import { DEFAULT_SLA_POLICY, parseSlaPolicyJson } from '../../shared/domain/sla';
 import { ConfigError, loadConfig, logLevelFrom } from '../../shared/runtime/config';
 import { cursorKeyFrom } from '../../shared/runtime/cursor';
 import { caught } from './fixtures';
@@ -138,6 +138,35 @@ describe('loadConfig (cloud and shared)', () => {
 
   it('falls back to AWS_DEFAULT_REGION', () => {
     expect(loadConfig({ WAYPOST_JWT_SECRET: 's', AWS_DEFAULT_REGION: 'ap-southeast-2' }).region).toBe('ap-southeast-2');
+  });
+});
+
+describe('table names in Lambda', () => {
+  const lambda = { WAYPOST_JWT_SECRET: 's', AWS_LAMBDA_FUNCTION_NAME: 'waypost-dev-ws-default' };
+
+  it.each(['WAYPOST_ORDERS_TABLE', 'WAYPOST_CONNECTIONS_TABLE'])('fails fast naming %s when a function lacks it', (name) => {
+    const env = { ...lambda, WAYPOST_ORDERS_TABLE: 'o', WAYPOST_CONNECTIONS_TABLE: 'c', [name]: ' ' };
+    expect(expectConfigError(() => loadConfig(env), name).message).toContain('must be set');
+  });
+
+  it('takes them as given there', () => {
+    expect(loadConfig({ ...lambda, WAYPOST_ORDERS_TABLE: 'o', WAYPOST_CONNECTIONS_TABLE: 'c' })).toMatchObject({ ordersTable: 'o', connectionsTable: 'c' });
+  });
+});
+
+describe('parseSlaPolicyJson (one parser for the variable, the local file and CDK context)', () => {
+  it('returns the checked policy, or the JSON problem, or the first policy issue with its path', () => {
+    const policy = { dwellSeconds: { packed: 60 }, escalation: [{ afterSeconds: 0, notify: 'dispatch' }] };
+    expect(parseSlaPolicyJson(JSON.stringify(policy))).toEqual({ ok: true, policy });
+    const json = parseSlaPolicyJson('{');
+    expect(json).toMatchObject({ ok: false, problem: 'json' });
+    expect(json.ok ? '' : json.detail).not.toBe('');
+    expect(parseSlaPolicyJson(JSON.stringify({ dwellSeconds: { created: -5 }, escalation: [] }))).toMatchObject({
+      ok: false,
+      problem: 'policy',
+      detail: expect.stringMatching(/^"dwellSeconds\.created" /),
+    });
+    expect(parseSlaPolicyJson('[]')).toMatchObject({ ok: false, problem: 'policy', detail: expect.stringMatching(/^"\(root\)" /) });
   });
 });
 
