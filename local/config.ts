@@ -31,6 +31,11 @@ export interface LocalConfig {
    * measure what it costs.
    */
   readonly durabilityFence: boolean;
+  /**
+   * Run the deployed esbuild bundles (`WAYPOST_BUNDLES=1`, built at start
+   * with CDK's settings) instead of importing the TypeScript handlers.
+   */
+  readonly bundles: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -84,5 +89,6 @@ export function loadLocalConfig(env: Env = process.env): LocalConfig {
     wsIdleSeconds: int(env, 'WAYPOST_WS_IDLE_SECONDS', 600, 1, 86_400) as number,
     wsMaxSeconds: int(env, 'WAYPOST_WS_MAX_SECONDS', 7200, 1, 86_400) as number,
     durabilityFence: flag(env, 'WAYPOST_DURABILITY_FENCE', true),
+    bundles: flag(env, 'WAYPOST_BUNDLES', false),
   };
 }

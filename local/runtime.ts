@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { extname, join, normalize, resolve } from 'node:path';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent, ScheduledEvent } from 'aws-lambda';
 import { fanoutHandler } from '../functions/fanout/handler';
 import { httpApiHandler } from '../functions/http-api/handler';
 import { createApp, type App } from '../functions/common/wiring';
@@ -18,16 +19,18 @@ import { disconnectHandler } from '../functions/ws-disconnect/handler';
 import { createClients } from '../shared/runtime/clients';
 import { loadConfig } from '../shared/runtime/config';
 import type { Logger } from '../shared/runtime/log';
+import type { SweepReport } from '../shared/services/sla-service';
 import { CONNECTIONS_TABLE, ORDERS_TABLE } from '../shared/store/tables';
 import type { LocalConfig } from './config';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DurabilityFence, installDurabilityFence } from './durability-fence';
 import { dataDirCredentials, inMemoryCredentials, type LocalCredentials } from './credentials';
 import { ensureTables, LOCAL_REGION, startDynamoDbLocal, streamArnOf, type DynamoDbLocal } from './dynamodb';
+import type { LoadedBundles } from './bundles';
 import { freePort } from './free-port';
 import { decodedOrNull, LocalGateway, sendJson, type GatewayHandlers, type LocalRoute } from './gateway';
 import { demoTokens, seedDemo, type DemoUser } from './seed';
-import { lambdaContext } from './lambda';
+import { lambdaContext, type LambdaHandler } from './lambda';
 import { Scheduler, SCHEDULED_EVENT } from './scheduler';
 import { SNS_PATH, SnsStandIn } from './sns-standin';
 import { StreamPump } from './stream-pump';
@@ -45,6 +48,8 @@ export interface Runtime {
   readonly credentials: LocalCredentials;
   /** The file (mode 0600) that holds them, for local tools: in the data dir, or a temp dir in memory. */
   readonly credentialsFile: string;
+  /** Where the deployed bundles it runs were built (`WAYPOST_BUNDLES=1`); undefined when it runs the TypeScript handlers. */
+  readonly bundlesDir?: string;
   stop(): Promise<void>;
 }
 
@@ -82,8 +87,15 @@ function handlerEnvironment(cfg: LocalConfig, dynamodbPort: number, port: number
   };
 }
 
-/** The gateway's handlers and the two the runtime triggers itself, composed over `app`: the very code Lambda runs. */
-function composeHandlers(app: App) {
+/** The gateway's handlers, and the two the runtime triggers itself (the stream pump's and the scheduler's). */
+interface RuntimeHandlers {
+  readonly gateway: GatewayHandlers;
+  readonly fanout: LambdaHandler<DynamoDBStreamEvent, DynamoDBBatchResponse>;
+  readonly slaSweep: LambdaHandler<ScheduledEvent, SweepReport>;
+}
+
+/** The handlers composed over `app`: the very code Lambda runs, in this process's modules. */
+function composeHandlers(app: App): RuntimeHandlers {
   return {
     gateway: {
       connect: connectHandler(app),
@@ -97,6 +109,38 @@ function composeHandlers(app: App) {
     } satisfies GatewayHandlers,
     fanout: fanoutHandler(app),
     slaSweep: slaSweepHandler(app),
+  };
+}
+
+/** `handler`, then `after()` (also when it throws). */
+function followedBy<E, R>(handler: LambdaHandler<E, R>, after: () => void): LambdaHandler<E, R> {
+  return async (event, context) => {
+    try {
+      return await handler(event, context);
+    } finally {
+      after();
+    }
+  };
+}
+
+/**
+ * The handlers of the deployed bundles (`WAYPOST_BUNDLES=1`). Each bundle is
+ * built from `functions/<name>/handler.ts`, so its `handler` is that
+ * module's export, typed here as such. A bundle's writes go through its own
+ * DynamoDB client, which the runtime's stream nudge does not see: each
+ * invocation that may write nudges the pump when it ends.
+ */
+function bundledHandlers(bundles: LoadedBundles, nudge: () => void): RuntimeHandlers {
+  const h = bundles.handlers;
+  return {
+    gateway: {
+      connect: followedBy(h['ws-connect'] as GatewayHandlers['connect'], nudge),
+      disconnect: followedBy(h['ws-disconnect'] as GatewayHandlers['disconnect'], nudge),
+      message: followedBy(h['ws-default'] as GatewayHandlers['message'], nudge),
+      http: followedBy(h['http-api'] as GatewayHandlers['http'], nudge),
+    },
+    fanout: h.fanout as RuntimeHandlers['fanout'],
+    slaSweep: followedBy(h['sla-sweep'] as RuntimeHandlers['slaSweep'], nudge),
   };
 }
 
@@ -133,7 +177,7 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
   // The SDK's Node version warning only (AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED, see TOOLCHAIN); no handler config.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   let app: App | undefined;
-  let handlers: ReturnType<typeof composeHandlers> | undefined;
+  let handlers: RuntimeHandlers | undefined;
   const sns = new SnsStandIn();
 
   const health: LocalRoute = (_req, res, url) => {
@@ -188,8 +232,16 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
   // socket round trip (the `@connections` HTTP API answers only calls signed
   // with the runtime's credentials).
   let c: ReturnType<typeof loadConfig>;
+  let bundles: LoadedBundles | undefined;
   try {
-    c = loadConfig(handlerEnvironment(cfg, dynamodbPort, port));
+    const env = handlerEnvironment(cfg, dynamodbPort, port);
+    c = loadConfig(env);
+    if (cfg.bundles) {
+      // As Lambda configures a function: through its environment (see local/bundles.ts).
+      const { applyLambdaEnvironment, loadBundles } = await import('./bundles');
+      applyLambdaEnvironment(env, credentials);
+      bundles = await loadBundles();
+    }
   } catch (err) {
     await gateway.close();
     held.remove();
@@ -198,7 +250,7 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
   const clients = createClients(c, { credentials, managementRequestHandler: gateway.managementTransport() });
   const composed = createApp(c, clients);
   app = composed;
-  handlers = composeHandlers(composed);
+  handlers = bundles === undefined ? composeHandlers(composed) : bundledHandlers(bundles, () => pump?.nudge());
   const { fanout, slaSweep } = handlers;
 
   let dynamo: DynamoDbLocal | undefined;
@@ -220,6 +272,7 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
     const fence = fenceClient === undefined ? undefined : new DurabilityFence(fenceClient, c.ordersTable);
     if (fence !== undefined) installDurabilityFence(ddb, fence);
     else if (!cfg.inMemory) log.warn('durability fence off (WAYPOST_DURABILITY_FENCE=0): an acked post may be lost if DynamoDB Local is killed');
+    if (fence !== undefined && bundles !== undefined) log.warn('the durability fence covers the runtime\'s own writes only, not those of the bundles (WAYPOST_BUNDLES=1)');
     durability = fence;
     const streams = new DynamoDBStreamsClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials });
     const streamPump = new StreamPump({
@@ -261,6 +314,7 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
       sns,
       credentials,
       credentialsFile: held.file,
+      ...(bundles !== undefined && { bundlesDir: bundles.dir }),
       stop: async () => {
         if (stopped.done) return;
         stopped.done = true;
@@ -272,6 +326,7 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
         fenceClient?.destroy();
         await dynamo?.stop();
         held.remove();
+        bundles?.remove();
       },
     };
   } catch (err) {
@@ -280,6 +335,7 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
     await pump?.stop().catch(() => undefined);
     await dynamo?.stop().catch(() => undefined);
     held.remove();
+    bundles?.remove();
     throw err;
   }
 }

@@ -188,6 +188,12 @@ describe('loadLocalConfig (CONTRACT §1 defaults)', () => {
     expect(cfg.durabilityFence).toBe(true);
   });
 
+  it('runs the deployed bundles only when WAYPOST_BUNDLES says 1, and names a bad value', () => {
+    expect(loadLocalConfig({}).bundles).toBe(false);
+    expect(loadLocalConfig({ WAYPOST_BUNDLES: '1' }).bundles).toBe(true);
+    expectConfigError(() => loadLocalConfig({ WAYPOST_BUNDLES: 'yes' }), 'WAYPOST_BUNDLES');
+  });
+
   it('turns the durability fence off only when WAYPOST_DURABILITY_FENCE says 0', () => {
     expect(loadLocalConfig({ WAYPOST_DURABILITY_FENCE: '0' }).durabilityFence).toBe(false);
     expect(loadLocalConfig({ WAYPOST_DURABILITY_FENCE: '1' }).durabilityFence).toBe(true);
