@@ -6,7 +6,7 @@
  */
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
-import { slaPolicySchema } from '../shared/domain/sla';
+import { parseSlaPolicyJson } from '../shared/domain/sla';
 
 export interface WaypostConfig {
   /** Names the stack (`Waypost-<stage>`) and the WebSocket API stage. */
@@ -101,16 +101,9 @@ export function readWaypostConfig(node: Node): WaypostConfig {
 
   const defaultSlaPolicy = text(node, 'defaultSlaPolicy');
   if (defaultSlaPolicy !== undefined) {
-    let json: unknown;
-    try {
-      json = JSON.parse(defaultSlaPolicy);
-    } catch {
-      throw new ContextError('defaultSlaPolicy', 'is not valid JSON');
-    }
-    const parsed = slaPolicySchema.safeParse(json);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new ContextError('defaultSlaPolicy', `is not a valid SLA policy: "${issue?.path.join('.') || '(root)'}" ${issue?.message ?? ''}`);
+    const parsed = parseSlaPolicyJson(defaultSlaPolicy);
+    if (!parsed.ok) {
+      throw new ContextError('defaultSlaPolicy', parsed.problem === 'json' ? 'is not valid JSON' : `is not a valid SLA policy: ${parsed.detail}`);
     }
   }
 

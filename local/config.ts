@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { slaPolicySchema } from '../shared/domain/sla';
+import { parseSlaPolicyJson } from '../shared/domain/sla';
 import { ConfigError } from '../shared/runtime/config';
 
 export const DEFAULT_JWT_SECRET = 'waypost-local-dev-secret';
@@ -31,6 +31,11 @@ export interface LocalConfig {
    * measure what it costs.
    */
   readonly durabilityFence: boolean;
+  /**
+   * Run the deployed esbuild bundles (`WAYPOST_BUNDLES=1`, built at start
+   * with CDK's settings) instead of importing the TypeScript handlers.
+   */
+  readonly bundles: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -53,18 +58,20 @@ function flag(env: Env, name: string, fallback: boolean): boolean {
 
 /** The policy file named by WAYPOST_SLA_POLICY, checked as a PUT would check it. */
 function policyFile(path: string): string {
-  let json: unknown;
+  let raw: string;
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
+    raw = readFileSync(path, 'utf8');
   } catch (err) {
     throw new ConfigError('WAYPOST_SLA_POLICY', `cannot be read as JSON from ${path}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const parsed = slaPolicySchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConfigError('WAYPOST_SLA_POLICY', `(${path}) is not a valid SLA policy: "${issue?.path.join('.') || '(root)'}" ${issue?.message ?? ''}`);
+  const parsed = parseSlaPolicyJson(raw);
+  if (!parsed.ok) {
+    throw new ConfigError(
+      'WAYPOST_SLA_POLICY',
+      parsed.problem === 'json' ? `cannot be read as JSON from ${path}: ${parsed.detail}` : `(${path}) is not a valid SLA policy: ${parsed.detail}`,
+    );
   }
-  return JSON.stringify(parsed.data);
+  return JSON.stringify(parsed.policy);
 }
 
 export function loadLocalConfig(env: Env = process.env): LocalConfig {
@@ -82,5 +89,6 @@ export function loadLocalConfig(env: Env = process.env): LocalConfig {
     wsIdleSeconds: int(env, 'WAYPOST_WS_IDLE_SECONDS', 600, 1, 86_400) as number,
     wsMaxSeconds: int(env, 'WAYPOST_WS_MAX_SECONDS', 7200, 1, 86_400) as number,
     durabilityFence: flag(env, 'WAYPOST_DURABILITY_FENCE', true),
+    bundles: flag(env, 'WAYPOST_BUNDLES', false),
   };
 }

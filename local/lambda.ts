@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 
-export type LambdaHandler<E, R> = (event: E, context: Context) => Promise<R> | R | void;
+/** A Lambda handler: its result `R`, or nothing (an async handler that returns nothing resolves to undefined). */
+export type LambdaHandler<E, R> = (event: E, context: Context) => Promise<R | void> | R | void;
 
 /** Lambda's default timeout for our functions: middy's early-timeout signal reads it. */
 const TIMEOUT_MS = 30_000;

@@ -43,6 +43,7 @@ async function main(): Promise<void> {
     '',
     `  WebSocket  ws://127.0.0.1:${runtime.port}/ws?token=<token>`,
     `  HTTP API   http://127.0.0.1:${runtime.port}/api`,
+    runtime.bundlesDir !== undefined ? `  Handlers   the deployed esbuild bundles, built in ${runtime.bundlesDir}` : '',
     `  DynamoDB Local on port ${runtime.dynamodbPort} (reachable from the network: see README, security)`,
     // The path only (the line ends with it): DynamoDB Local's key and the @connections signing secret.
     `  ${CREDENTIALS_BANNER}${runtime.credentialsFile}`,

@@ -8,9 +8,18 @@ import { existsSync, readFileSync } from 'node:fs';
 import { extname, join, normalize, resolve } from 'node:path';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { config } from '../shared/runtime/config';
-import { dynamoClient, useManagementTransport } from '../shared/runtime/clients';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent, ScheduledEvent } from 'aws-lambda';
+import { fanoutHandler } from '../functions/fanout/handler';
+import { httpApiHandler } from '../functions/http-api/handler';
+import { createApp, type App } from '../functions/common/wiring';
+import { slaSweepHandler } from '../functions/sla-sweep/handler';
+import { connectHandler } from '../functions/ws-connect/handler';
+import { wsDefaultHandler } from '../functions/ws-default/handler';
+import { disconnectHandler } from '../functions/ws-disconnect/handler';
+import { createClients } from '../shared/runtime/clients';
+import { loadConfig } from '../shared/runtime/config';
 import type { Logger } from '../shared/runtime/log';
+import type { SweepReport } from '../shared/services/sla-service';
 import { TIMELINE_INSERT_FILTER } from '../shared/store/stream-records';
 import { CONNECTIONS_TABLE, ORDERS_TABLE } from '../shared/store/tables';
 import type { LocalConfig } from './config';
@@ -18,10 +27,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DurabilityFence, installDurabilityFence } from './durability-fence';
 import { dataDirCredentials, inMemoryCredentials, type LocalCredentials } from './credentials';
 import { ensureTables, LOCAL_REGION, startDynamoDbLocal, streamArnOf, type DynamoDbLocal } from './dynamodb';
+import type { LoadedBundles } from './bundles';
 import { freePort } from './free-port';
-import { decodedOrNull, LocalGateway, sendJson, type LocalRoute } from './gateway';
+import { decodedOrNull, LocalGateway, sendJson, type GatewayHandlers, type LocalRoute } from './gateway';
 import { demoTokens, seedDemo, type DemoUser } from './seed';
-import { lambdaContext } from './lambda';
+import { lambdaContext, type LambdaHandler } from './lambda';
 import { Scheduler, SCHEDULED_EVENT } from './scheduler';
 import { SNS_PATH, SnsStandIn } from './sns-standin';
 import { StreamPump } from './stream-pump';
@@ -39,6 +49,8 @@ export interface Runtime {
   readonly credentials: LocalCredentials;
   /** The file (mode 0600) that holds them, for local tools: in the data dir, or a temp dir in memory. */
   readonly credentialsFile: string;
+  /** Where the deployed bundles it runs were built (`WAYPOST_BUNDLES=1`); undefined when it runs the TypeScript handlers. */
+  readonly bundlesDir?: string;
   stop(): Promise<void>;
 }
 
@@ -53,20 +65,86 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 /**
- * Point this process's AWS clients and handler config at the local edges.
- * Handlers read config on first use, which is after this.
+ * The handlers' environment, as a Lambda's would be: the process's own
+ * variables (`WAYPOST_LOG_LEVEL`, `WAYPOST_CURSOR_SECRET`, table names …)
+ * with the local edges over them. It is read into the runtime's config
+ * (`loadConfig`); the process's environment is left as it is.
  */
-function configureProcess(credentials: LocalCredentials, env: Record<string, string>): void {
-  delete process.env.WAYPOST_JWKS_URL;
-  Object.assign(process.env, {
-    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+function handlerEnvironment(cfg: LocalConfig, dynamodbPort: number, port: number): Record<string, string | undefined> {
+  return {
+    ...process.env,
+    // Tokens are checked with the local secret, never a JWKS.
+    WAYPOST_JWKS_URL: undefined,
     AWS_REGION: LOCAL_REGION,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    ...env,
-  });
-  delete process.env.AWS_SESSION_TOKEN;
-  delete process.env.AWS_PROFILE;
+    WAYPOST_JWT_SECRET: cfg.jwtSecret,
+    WAYPOST_DYNAMODB_ENDPOINT: `http://127.0.0.1:${dynamodbPort}`,
+    // The local gateway applies CONTRACT §5's frame rate on arrival (local/gateway/websocket.ts).
+    WAYPOST_WS_FRAME_LIMIT: 'gateway',
+    // A sweep sends owed SMS for at most one interval, so the next sweep is never held back long.
+    WAYPOST_SMS_DRAIN_MS: String(cfg.sweepMs),
+    // One process for every socket: appends to different orders that meet in time share a transaction.
+    WAYPOST_GROUP_COMMIT: '1',
+    WAYPOST_DEFAULT_SLA_POLICY: cfg.slaPolicyJson,
+    WAYPOST_CALLBACK_URL: `http://127.0.0.1:${port}`,
+    WAYPOST_SNS_ENDPOINT: `http://127.0.0.1:${port}${SNS_PATH}`,
+  };
+}
+
+/** The gateway's handlers, and the two the runtime triggers itself (the stream pump's and the scheduler's). */
+interface RuntimeHandlers {
+  readonly gateway: GatewayHandlers;
+  readonly fanout: LambdaHandler<DynamoDBStreamEvent, DynamoDBBatchResponse>;
+  readonly slaSweep: LambdaHandler<ScheduledEvent, SweepReport>;
+}
+
+/** The handlers composed over `app`: the very code Lambda runs, in this process's modules. */
+function composeHandlers(app: App): RuntimeHandlers {
+  return {
+    gateway: {
+      connect: connectHandler(app),
+      disconnect: disconnectHandler(app),
+      message: wsDefaultHandler({
+        service: app.realtimeService,
+        log: () => app.logger().child({ fn: 'ws' }),
+        frameLimit: () => app.config.wsFrameLimit === 'handler',
+      }),
+      http: httpApiHandler(app),
+    } satisfies GatewayHandlers,
+    fanout: fanoutHandler(app),
+    slaSweep: slaSweepHandler(app),
+  };
+}
+
+/** `handler`, then `after()` (also when it throws). */
+function followedBy<E, R>(handler: LambdaHandler<E, R>, after: () => void): LambdaHandler<E, R> {
+  return async (event, context) => {
+    try {
+      return await handler(event, context);
+    } finally {
+      after();
+    }
+  };
+}
+
+/**
+ * The handlers of the deployed bundles (`WAYPOST_BUNDLES=1`). Each bundle is
+ * built from `functions/<name>/handler.ts`, so its `handler` is that
+ * module's export, typed here as such. A bundle's writes go through its own
+ * DynamoDB client, which the runtime's stream nudge does not see: each
+ * invocation that may write nudges the pump when it ends.
+ */
+function bundledHandlers(bundles: LoadedBundles, nudge: () => void): RuntimeHandlers {
+  const h = bundles.handlers;
+  return {
+    gateway: {
+      connect: followedBy(h['ws-connect'] as GatewayHandlers['connect'], nudge),
+      disconnect: followedBy(h['ws-disconnect'] as GatewayHandlers['disconnect'], nudge),
+      message: followedBy(h['ws-default'] as GatewayHandlers['message'], nudge),
+      http: followedBy(h['http-api'] as GatewayHandlers['http'], nudge),
+    },
+    fanout: h.fanout as RuntimeHandlers['fanout'],
+    slaSweep: followedBy(h['sla-sweep'] as RuntimeHandlers['slaSweep'], nudge),
+  };
 }
 
 function staticRoute(): LocalRoute {
@@ -99,36 +177,10 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
   const held = cfg.inMemory ? inMemoryCredentials() : { ...dataDirCredentials(cfg.dataDir), remove: () => undefined };
   const credentials = held.credentials;
 
-  // Handlers are imported only now, so nothing reads config before it is set.
-  configureProcess(credentials, {
-    WAYPOST_JWT_SECRET: cfg.jwtSecret,
-    WAYPOST_DYNAMODB_ENDPOINT: `http://127.0.0.1:${dynamodbPort}`,
-    // The local gateway applies CONTRACT §5's frame rate on arrival (local/gateway.ts).
-    WAYPOST_WS_FRAME_LIMIT: 'gateway',
-    // One process for every socket: appends to different orders that meet in time share a transaction.
-    WAYPOST_GROUP_COMMIT: '1',
-    // A sweep sends owed SMS for at most one interval, so the next sweep is never held back long.
-    WAYPOST_SMS_DRAIN_MS: String(cfg.sweepMs),
-    ...(cfg.slaPolicyJson !== undefined && { WAYPOST_DEFAULT_SLA_POLICY: cfg.slaPolicyJson }),
-  });
-  if (cfg.slaPolicyJson === undefined) delete process.env.WAYPOST_DEFAULT_SLA_POLICY;
-  const [
-    { handler: connect },
-    { handler: disconnect },
-    { handler: message },
-    { handler: http },
-    { handler: fanout },
-    { handler: slaSweep },
-    wiring,
-  ] = await Promise.all([
-    import('../functions/ws-connect/handler'),
-    import('../functions/ws-disconnect/handler'),
-    import('../functions/ws-default/handler'),
-    import('../functions/http-api/handler'),
-    import('../functions/fanout/handler'),
-    import('../functions/sla-sweep/handler'),
-    import('../functions/common/wiring'),
-  ]);
+  // The SDK's Node version warning only (AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED, see TOOLCHAIN); no handler config.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  let app: App | undefined;
+  let handlers: RuntimeHandlers | undefined;
   const sns = new SnsStandIn();
 
   const health: LocalRoute = (_req, res, url) => {
@@ -168,25 +220,41 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
     log,
     idleSeconds: cfg.wsIdleSeconds,
     maxSeconds: cfg.wsMaxSeconds,
-    handlers: {
-      connect: (e, ctx) => connect(e as Parameters<typeof connect>[0], ctx),
-      disconnect: (e, ctx) => disconnect(e as Parameters<typeof disconnect>[0], ctx),
-      message: (e, ctx) => message(e as Parameters<typeof message>[0], ctx),
-      http,
+    handlers: () => {
+      if (handlers === undefined) throw new Error('The local runtime is starting: no handlers yet');
+      return handlers.gateway;
     },
     routes: [health, local, sns.route(), staticRoute()],
     isReady: () => ready,
     // The token expiry the handlers keep on the connection item (moved on by `auth`).
-    connectionExpiry: async (connectionId) => (await wiring.connectionStore().get(connectionId))?.exp ?? null,
+    connectionExpiry: async (connectionId) => (await app?.connectionStore().get(connectionId))?.exp ?? null,
     managementCredentials: credentials,
   });
   const port = await gateway.listen();
-  process.env.WAYPOST_CALLBACK_URL = `http://127.0.0.1:${port}`;
-  process.env.WAYPOST_SNS_ENDPOINT = `http://127.0.0.1:${port}${SNS_PATH}`;
   // The fan-out runs in this process: its pushes reach the gateway without a
   // socket round trip (the `@connections` HTTP API answers only calls signed
   // with the runtime's credentials).
-  useManagementTransport(gateway.managementTransport());
+  let c: ReturnType<typeof loadConfig>;
+  let bundles: LoadedBundles | undefined;
+  try {
+    const env = handlerEnvironment(cfg, dynamodbPort, port);
+    c = loadConfig(env);
+    if (cfg.bundles) {
+      // As Lambda configures a function: through its environment (see local/bundles.ts).
+      const { applyLambdaEnvironment, loadBundles } = await import('./bundles');
+      applyLambdaEnvironment(env, credentials);
+      bundles = await loadBundles();
+    }
+  } catch (err) {
+    await gateway.close();
+    held.remove();
+    throw err;
+  }
+  const clients = createClients(c, { credentials, managementRequestHandler: gateway.managementTransport() });
+  const composed = createApp(c, clients);
+  app = composed;
+  handlers = bundles === undefined ? composeHandlers(composed) : bundledHandlers(bundles, () => pump?.nudge());
+  const { fanout, slaSweep } = handlers;
 
   let dynamo: DynamoDbLocal | undefined;
   let fenceClient: DynamoDBClient | undefined;
@@ -195,8 +263,7 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
   let scheduler: Scheduler | undefined;
   try {
     dynamo = await startDynamoDbLocal({ port: dynamodbPort, credentials, ...(cfg.inMemory ? {} : { dataDir: cfg.dataDir }) });
-    const c = config();
-    const ddb = dynamoClient();
+    const ddb = clients.dynamo();
     await ensureTables(ddb, [
       { def: ORDERS_TABLE, name: c.ordersTable },
       { def: CONNECTIONS_TABLE, name: c.connectionsTable },
@@ -208,6 +275,7 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
     const fence = fenceClient === undefined ? undefined : new DurabilityFence(fenceClient, c.ordersTable);
     if (fence !== undefined) installDurabilityFence(ddb, fence);
     else if (!cfg.inMemory) log.warn('durability fence off (WAYPOST_DURABILITY_FENCE=0): an acked post may be lost if DynamoDB Local is killed');
+    if (fence !== undefined && bundles !== undefined) log.warn('the durability fence covers the runtime\'s own writes only, not those of the bundles (WAYPOST_BUNDLES=1)');
     durability = fence;
     const streams = new DynamoDBStreamsClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials });
     const streamPump = new StreamPump({
@@ -235,7 +303,7 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
     pump = streamPump;
     await streamPump.start();
 
-    const seeded = cfg.seed ? await seedDemo(wiring.ordersService(), wiring.orderStore()) : false;
+    const seeded = cfg.seed ? await seedDemo(composed.ordersService(), composed.orderStore()) : false;
     demoUsers = cfg.seed ? await demoTokens(cfg.jwtSecret) : [];
     scheduler = new Scheduler(cfg.sweepMs, async () => {
       await slaSweep({ ...SCHEDULED_EVENT, time: new Date().toISOString() }, lambdaContext('waypost-sla-sweep'));
@@ -256,6 +324,7 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
       sns,
       credentials,
       credentialsFile: held.file,
+      ...(bundles !== undefined && { bundlesDir: bundles.dir }),
       stop: async () => {
         if (stopped.done) return;
         stopped.done = true;
@@ -267,6 +336,7 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
         fenceClient?.destroy();
         await dynamo?.stop();
         held.remove();
+        bundles?.remove();
       },
     };
   } catch (err) {
@@ -275,6 +345,7 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
     await pump?.stop().catch(() => undefined);
     await dynamo?.stop().catch(() => undefined);
     held.remove();
+    bundles?.remove();
     throw err;
   }
 }

@@ -13,21 +13,8 @@ import { UnauthorizedError } from '../../shared/domain/errors';
 import { bearerToken } from '../../shared/runtime/auth';
 import type { Logger } from '../../shared/runtime/log';
 import { parseEvent } from '../common/parse-event';
-import { logger, realtimeService, verifyToken } from '../common/wiring';
+import { logger, realtimeService, verifyToken, type App } from '../common/wiring';
 import { wsConnectEventSchema, type WsConnectEvent, type WsResult } from '../common/ws-events';
-
-/**
- * Verify the token and record the connection.
- *
- * @throws {UnauthorizedError} for a missing, bad or expired token
- */
-export async function connect(event: WsConnectEvent): Promise<WsResult> {
-  const token =
-    event.queryStringParameters?.token ?? bearerToken(event.headers?.authorization ?? event.headers?.Authorization);
-  const verified = await verifyToken()(token);
-  await realtimeService().connect(event.requestContext.connectionId, verified);
-  return { statusCode: 200 };
-}
 
 /**
  * The `$connect` error renderer: `UnauthorizedError` → 401 with its message
@@ -47,4 +34,22 @@ export function connectErrors(log: () => Logger): MiddlewareObj<WsConnectEvent, 
   };
 }
 
-export const handler = middy(connect).use(parseEvent(wsConnectEventSchema)).use(connectErrors(logger));
+/** `$connect` over an app's parts (the module's `handler`: the default app's). */
+export function connectHandler({ logger, realtimeService, verifyToken }: Pick<App, 'logger' | 'realtimeService' | 'verifyToken'>) {
+  /**
+   * Verify the token and record the connection.
+   *
+   * @throws {UnauthorizedError} for a missing, bad or expired token
+   */
+  async function connect(event: WsConnectEvent): Promise<WsResult> {
+    const token =
+      event.queryStringParameters?.token ?? bearerToken(event.headers?.authorization ?? event.headers?.Authorization);
+    const verified = await verifyToken()(token);
+    await realtimeService().connect(event.requestContext.connectionId, verified);
+    return { statusCode: 200 };
+  }
+
+  return middy(connect).use(parseEvent(wsConnectEventSchema)).use(connectErrors(logger));
+}
+
+export const handler = connectHandler({ logger, realtimeService, verifyToken });

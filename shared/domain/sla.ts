@@ -63,6 +63,32 @@ export const slaPolicySchema = z
   });
 export type SlaPolicy = z.infer<typeof slaPolicySchema>;
 
+/** The outcome of `parseSlaPolicyJson`: the policy, or why the text is none. */
+export type SlaPolicyJsonResult =
+  | { readonly ok: true; readonly policy: SlaPolicy }
+  /** `detail`: the JSON parser's message. */
+  | { readonly ok: false; readonly problem: 'json'; readonly detail: string }
+  /** `detail`: the first issue, as `"<path>" <message>` (`(root)` for the whole policy). */
+  | { readonly ok: false; readonly problem: 'policy'; readonly detail: string };
+
+/**
+ * A policy given as JSON text (a variable, a file, CDK context), checked as
+ * a `PUT /api/sla-policy` checks it (`slaPolicySchema`). Never throws: each
+ * caller names its own source in its own error.
+ */
+export function parseSlaPolicyJson(raw: string): SlaPolicyJsonResult {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (err) {
+    return { ok: false, problem: 'json', detail: err instanceof Error ? err.message : String(err) };
+  }
+  const parsed = slaPolicySchema.safeParse(json);
+  if (parsed.success) return { ok: true, policy: parsed.data };
+  const issue = parsed.error.issues[0];
+  return { ok: false, problem: 'policy', detail: `"${issue?.path.join('.') || '(root)'}" ${issue?.message ?? ''}` };
+}
+
 /** In force for a tenant that has set none (and no WAYPOST_SLA_POLICY): alert dispatch, no SMS. */
 export const DEFAULT_SLA_POLICY: SlaPolicy = {
   dwellSeconds: {

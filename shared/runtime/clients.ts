@@ -1,63 +1,85 @@
 /**
- * AWS clients, built once per process from config. The endpoint override is
- * how the local runtime points the very same code at DynamoDB Local and its
- * own `@connections` API: there is no `if (local)` anywhere else.
+ * AWS clients, built from config on first use, once per `Clients`. The
+ * endpoint override is how the local runtime points the very same code at
+ * DynamoDB Local and its own `@connections` API: there is no `if (local)`
+ * anywhere else. What differs between a Lambda and the local runtime is
+ * passed in (`ClientOptions`), never set on the process.
  */
 import { ApiGatewayManagementApiClient, type ApiGatewayManagementApiClientConfig } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { PUSH_TIMEOUT_MS } from '../store/notifier';
-import { config } from './config';
+import type { Config } from './config';
 
-let dynamo: DynamoDBClient | undefined;
-let doc: DynamoDBDocumentClient | undefined;
-let management: ApiGatewayManagementApiClient | undefined;
-let sns: SNSClient | undefined;
-let managementTransport: ApiGatewayManagementApiClientConfig['requestHandler'];
+/** The AWS clients the services use, each built on first use. */
+export interface Clients {
+  dynamo(): DynamoDBClient;
+  /** The document client over `dynamo()`. */
+  document(): DynamoDBDocumentClient;
+  /** `@connections`: needs `callbackUrl` in the config (throws on first use without it). */
+  management(): ApiGatewayManagementApiClient;
+  sns(): SNSClient;
+}
+
+export interface ClientOptions {
+  /**
+   * Credentials for every client; unset (Lambda): the SDK's default chain
+   * (the function role's variables).
+   */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /**
+   * Answer `@connections` calls with this request handler instead of HTTP
+   * (the local runtime passes its gateway's in-process transport): the
+   * client, its serialization and signing stay the same.
+   */
+  readonly managementRequestHandler?: ApiGatewayManagementApiClientConfig['requestHandler'];
+}
+
+function lazy<T>(build: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= build());
+}
 
 /**
- * Answer `@connections` calls with this request handler instead of HTTP. The
- * local runtime passes its gateway's in-process transport here (before the
- * first push): the client, its serialization and signing stay the same.
+ * The clients of one app, from its config (region, endpoints, callback URL)
+ * and `options`. Nothing is built or connected until first asked for.
  */
-export function useManagementTransport(handler: ApiGatewayManagementApiClientConfig['requestHandler']): void {
-  if (management !== undefined) throw new Error('useManagementTransport must be called before the first push');
-  managementTransport = handler;
-}
-
-export function dynamoClient(): DynamoDBClient {
-  const c = config();
-  dynamo ??= new DynamoDBClient({
-    region: c.region,
-    ...(c.dynamodbEndpoint !== undefined && { endpoint: c.dynamodbEndpoint }),
-    maxAttempts: 4,
+export function createClients(config: Config, options: ClientOptions = {}): Clients {
+  const credentials = options.credentials === undefined ? {} : { credentials: { ...options.credentials } };
+  const dynamo = lazy(
+    () =>
+      new DynamoDBClient({
+        region: config.region,
+        ...(config.dynamodbEndpoint !== undefined && { endpoint: config.dynamodbEndpoint }),
+        ...credentials,
+        maxAttempts: 4,
+      }),
+  );
+  const document = lazy(() =>
+    DynamoDBDocumentClient.from(dynamo(), {
+      marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
+    }),
+  );
+  const management = lazy(() => {
+    if (config.callbackUrl === undefined) throw new Error('Configuration: WAYPOST_CALLBACK_URL must be set to push to connections');
+    return new ApiGatewayManagementApiClient({
+      region: config.region,
+      endpoint: config.callbackUrl,
+      ...credentials,
+      maxAttempts: 3,
+      // Each call is also bounded by the notifier's own timeout (PUSH_TIMEOUT_MS).
+      requestHandler: options.managementRequestHandler ?? { connectionTimeout: 1000, requestTimeout: PUSH_TIMEOUT_MS },
+    });
   });
-  return dynamo;
-}
-
-export function documentClient(): DynamoDBDocumentClient {
-  doc ??= DynamoDBDocumentClient.from(dynamoClient(), {
-    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
-  });
-  return doc;
-}
-
-export function managementClient(): ApiGatewayManagementApiClient {
-  const c = config();
-  if (c.callbackUrl === undefined) throw new Error('Configuration: WAYPOST_CALLBACK_URL must be set to push to connections');
-  management ??= new ApiGatewayManagementApiClient({
-    region: c.region,
-    endpoint: c.callbackUrl,
-    maxAttempts: 3,
-    // Each call is also bounded by the notifier's own timeout (PUSH_TIMEOUT_MS).
-    requestHandler: managementTransport ?? { connectionTimeout: 1000, requestTimeout: PUSH_TIMEOUT_MS },
-  });
-  return management;
-}
-
-export function snsClient(): SNSClient {
-  const c = config();
-  sns ??= new SNSClient({ region: c.region, ...(c.snsEndpoint !== undefined && { endpoint: c.snsEndpoint }), maxAttempts: 3 });
-  return sns;
+  const sns = lazy(
+    () =>
+      new SNSClient({
+        region: config.region,
+        ...(config.snsEndpoint !== undefined && { endpoint: config.snsEndpoint }),
+        ...credentials,
+        maxAttempts: 3,
+      }),
+  );
+  return { dynamo, document, management, sns };
 }

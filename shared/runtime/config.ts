@@ -3,7 +3,7 @@
  * variable fails fast with its name. The same variables configure a Lambda
  * (set by CDK) and the local runtime (set by `local/`).
  */
-import { DEFAULT_SLA_POLICY, slaPolicySchema, type SlaPolicy } from '../domain/sla';
+import { DEFAULT_SLA_POLICY, parseSlaPolicyJson, type SlaPolicy } from '../domain/sla';
 import { cursorKeyFrom } from './cursor';
 import { LOG_LEVELS, type LogLevel } from './log';
 
@@ -85,22 +85,26 @@ function url(env: Env, name: string): string | undefined {
   return v;
 }
 
+/**
+ * A table's name. In Lambda (the runtime sets `AWS_LAMBDA_FUNCTION_NAME` in
+ * every function) it must be given: a function missing it fails fast naming
+ * the variable instead of using a table of another stack. Elsewhere (the
+ * local runtime, tests, tools) `fallback` serves.
+ */
+function tableName(env: Env, name: string, fallback: string): string {
+  const v = optional(env, name);
+  if (v !== undefined) return v;
+  if (optional(env, 'AWS_LAMBDA_FUNCTION_NAME') !== undefined) throw new ConfigError(name, 'must be set (the table this function uses)');
+  return fallback;
+}
+
 /** A policy given as JSON in a variable, checked like a PUT; the built-in default when unset. */
 function policyFrom(env: Env, name: string): SlaPolicy {
   const raw = optional(env, name);
   if (raw === undefined) return DEFAULT_SLA_POLICY;
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    throw new ConfigError(name, 'is not valid JSON');
-  }
-  const parsed = slaPolicySchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConfigError(name, `is not a valid SLA policy: "${issue?.path.join('.') || '(root)'}" ${issue?.message ?? ''}`);
-  }
-  return parsed.data;
+  const parsed = parseSlaPolicyJson(raw);
+  if (parsed.ok) return parsed.policy;
+  throw new ConfigError(name, parsed.problem === 'json' ? 'is not valid JSON' : `is not a valid SLA policy: ${parsed.detail}`);
 }
 
 /**
@@ -152,8 +156,8 @@ export function loadConfig(env: Env = process.env): Config {
   const cursorKeySource = cursorSource ?? secret;
   return {
     region: optional(env, 'AWS_REGION') ?? optional(env, 'AWS_DEFAULT_REGION') ?? 'us-east-1',
-    ordersTable: optional(env, 'WAYPOST_ORDERS_TABLE') ?? 'waypost-orders',
-    connectionsTable: optional(env, 'WAYPOST_CONNECTIONS_TABLE') ?? 'waypost-connections',
+    ordersTable: tableName(env, 'WAYPOST_ORDERS_TABLE', 'waypost-orders'),
+    connectionsTable: tableName(env, 'WAYPOST_CONNECTIONS_TABLE', 'waypost-connections'),
     ...(dynamodbEndpoint && { dynamodbEndpoint }),
     ...(callbackUrl && { callbackUrl }),
     jwt,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_JWT_SECRET, loadLocalConfig } from '../../local/config';
-import { DEFAULT_SLA_POLICY } from '../../shared/domain/sla';
+import { DEFAULT_SLA_POLICY, parseSlaPolicyJson } from '../../shared/domain/sla';
 import { ConfigError, loadConfig, logLevelFrom } from '../../shared/runtime/config';
 import { cursorKeyFrom } from '../../shared/runtime/cursor';
 import { caught } from './fixtures';
@@ -141,6 +141,35 @@ describe('loadConfig (cloud and shared)', () => {
   });
 });
 
+describe('table names in Lambda', () => {
+  const lambda = { WAYPOST_JWT_SECRET: 's', AWS_LAMBDA_FUNCTION_NAME: 'waypost-dev-ws-default' };
+
+  it.each(['WAYPOST_ORDERS_TABLE', 'WAYPOST_CONNECTIONS_TABLE'])('fails fast naming %s when a function lacks it', (name) => {
+    const env = { ...lambda, WAYPOST_ORDERS_TABLE: 'o', WAYPOST_CONNECTIONS_TABLE: 'c', [name]: ' ' };
+    expect(expectConfigError(() => loadConfig(env), name).message).toContain('must be set');
+  });
+
+  it('takes them as given there', () => {
+    expect(loadConfig({ ...lambda, WAYPOST_ORDERS_TABLE: 'o', WAYPOST_CONNECTIONS_TABLE: 'c' })).toMatchObject({ ordersTable: 'o', connectionsTable: 'c' });
+  });
+});
+
+describe('parseSlaPolicyJson (one parser for the variable, the local file and CDK context)', () => {
+  it('returns the checked policy, or the JSON problem, or the first policy issue with its path', () => {
+    const policy = { dwellSeconds: { packed: 60 }, escalation: [{ afterSeconds: 0, notify: 'dispatch' }] };
+    expect(parseSlaPolicyJson(JSON.stringify(policy))).toEqual({ ok: true, policy });
+    const json = parseSlaPolicyJson('{');
+    expect(json).toMatchObject({ ok: false, problem: 'json' });
+    expect(json.ok ? '' : json.detail).not.toBe('');
+    expect(parseSlaPolicyJson(JSON.stringify({ dwellSeconds: { created: -5 }, escalation: [] }))).toMatchObject({
+      ok: false,
+      problem: 'policy',
+      detail: expect.stringMatching(/^"dwellSeconds\.created" /),
+    });
+    expect(parseSlaPolicyJson('[]')).toMatchObject({ ok: false, problem: 'policy', detail: expect.stringMatching(/^"\(root\)" /) });
+  });
+});
+
 describe('loadLocalConfig (CONTRACT §1 defaults)', () => {
   it('defaults: port 4000, sweep 1000 ms, data dir .waypost/data resolved, file database, local secret', () => {
     // Act
@@ -157,6 +186,12 @@ describe('loadLocalConfig (CONTRACT §1 defaults)', () => {
     expect(DEFAULT_JWT_SECRET).toBe('waypost-local-dev-secret');
     expect(cfg.slaPolicyPath).toBeUndefined();
     expect(cfg.durabilityFence).toBe(true);
+  });
+
+  it('runs the deployed bundles only when WAYPOST_BUNDLES says 1, and names a bad value', () => {
+    expect(loadLocalConfig({}).bundles).toBe(false);
+    expect(loadLocalConfig({ WAYPOST_BUNDLES: '1' }).bundles).toBe(true);
+    expectConfigError(() => loadLocalConfig({ WAYPOST_BUNDLES: 'yes' }), 'WAYPOST_BUNDLES');
   });
 
   it('turns the durability fence off only when WAYPOST_DURABILITY_FENCE says 0', () => {
