@@ -120,7 +120,7 @@ export function readWaypostConfig(node: Node): WaypostConfig {
     jwtAudience,
     ...(smsSenderId !== undefined && { smsSenderId }),
     ...(defaultSlaPolicy !== undefined && { defaultSlaPolicy }),
-    logRetention: retention as RetentionDays,
+    logRetention: retention,
     deletionProtection: bool(node, 'deletionProtection', true),
     missingJwtContext,
   };

@@ -54,7 +54,7 @@ export async function loadBundles(): Promise<LoadedBundles> {
           banner: { js: BUNDLE.banner },
           logLevel: 'silent',
         });
-        const mod: { handler?: unknown } = await import(pathToFileURL(outfile).href);
+        const mod = (await import(pathToFileURL(outfile).href)) as { handler?: unknown };
         const handler = mod.handler;
         if (typeof handler !== 'function') throw new Error(`The ${name} bundle exports no handler()`);
         return [name, handler as (event: never, context: never) => unknown] as const;

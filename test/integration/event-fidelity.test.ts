@@ -129,10 +129,16 @@ describe('the local stream pump against Powertools parser schemas', () => {
     const pump = new StreamPump({
       client: new DynamoDBStreamsClient({ endpoint: inject('dynamodbEndpoint'), region: LOCAL_REGION, credentials: inject('dynamodbCredentials') }),
       streamArn: await streamArnOf(tables.client, tables.orders),
-      handler: async (event) => {
-        batches.push(event);
-        return { batchItemFailures: [] };
-      },
+      consumers: [
+        {
+          name: 'capture',
+          filter: [],
+          handler: async (event: DynamoDBStreamEvent) => {
+            batches.push(event);
+            return { batchItemFailures: [] };
+          },
+        },
+      ],
       log: quiet,
       idleMs: 20,
     });

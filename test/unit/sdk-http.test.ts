@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { WaypostHttp } from '../../web/sdk/http';
-import { WaypostRequestError } from '../../web/sdk/requester';
+import type { WaypostRequestError } from '../../web/sdk/requester';
 import { nodeWebSocket } from '../../web/sdk/socket';
 
 type Call = { url: string; init: RequestInit };
@@ -14,7 +14,7 @@ type Call = { url: string; init: RequestInit };
 function fakeFetch(answer: (call: Call) => Response | Promise<Response>) {
   const calls: Call[] = [];
   const f: typeof fetch = (input, init = {}) => {
-    const call = { url: String(input), init };
+    const call = { url: typeof input === 'string' ? input : input instanceof URL ? input.href : input.url, init };
     calls.push(call);
     return Promise.resolve(answer(call));
   };

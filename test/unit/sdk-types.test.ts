@@ -9,7 +9,7 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import * as sdk from 'waypost/sdk';
 import {
   WaypostClient,
-  WaypostHttp,
+  type WaypostHttp,
   WaypostRequestError,
   nodeWebSocket,
   type AckOf,
