@@ -89,6 +89,21 @@ describe('FanoutService.deliver', () => {
     expect(after.roomEpoch).toBe((reassigned.roomEpoch ?? 0) + 1);
   });
 
+  it('tells `revoked` once even when two processes that both kept the member list push the event', async () => {
+    await member('drv', driver1, 'order:ord-1');
+    const elsewhere = new FanoutService(connections, api, new RecordingLogger(), orderStore);
+    // The other process reads and keeps the room's members (drv among them) for an earlier event.
+    await elsewhere.deliver(await pickUp());
+    await orders.assign(dispatcher, 'ord-1', driver2.sub);
+    const reassigned = newest();
+
+    await fanout.deliver(reassigned);
+    await elsewhere.deliver(reassigned);
+
+    expect(api.framesOf('drv').filter((f) => f.type === 'revoked')).toEqual([{ type: 'revoked', room: 'order:ord-1', reason: 'unassigned' }]);
+    expect(api.eventSeqsOf('drv')).not.toContain(reassigned.event.seq);
+  });
+
   it('closes and removes a member whose token has expired, sending it nothing', async () => {
     await member('live', retailerA, 'order:ord-1');
     await member('expired', retailerA, 'order:ord-1', -10);
