@@ -321,6 +321,11 @@ describe.each(implementations)('store contract: %s', (_name, make) => {
       expect((await s.orders.listOrders(tenant, { by: 'driver', driverId: 'drv-9' }, 10)).items.map((h) => h.orderId)).toEqual(['L1']);
       expect(await s.orders.listOrders(tenant, { by: 'tenant' }, 10)).toMatchObject({ items: { length: 5 } });
       expect((await s.orders.listOrders(tenant, { by: 'tenant' }, 10)).next).toBeUndefined();
+      // A page that ends exactly at the last head still says where to go on (DynamoDB stopped at its Limit); the next page is empty and last.
+      const exact = await s.orders.listOrders(tenant, { by: 'tenant' }, 5);
+      expect(exact.items).toHaveLength(5);
+      expect(exact.next).toBeDefined();
+      expect(await s.orders.listOrders(tenant, { by: 'tenant' }, 5, exact.next)).toEqual({ items: [] });
       await expect(s.orders.listOrders(tenant, { by: 'tenant' }, 2, 'no-separator')).rejects.toBeInstanceOf(InvalidCursorError);
     });
   });
