@@ -4,6 +4,7 @@
  * maps, JSON logs in its own log group with a retention, and a role that
  * starts with nothing but that log group: each construct grants the rest.
  */
+import type { BuildOptions } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -58,6 +59,32 @@ export const BUNDLE = {
   /** NodejsFunction names an ESM bundle `index.mjs`. */
   outfile: 'index.mjs',
 } as const;
+
+/**
+ * esbuild's options for one function's bundle, as `NodejsFunction` builds it
+ * from `BUNDLE` (the infra test and `WAYPOST_BUNDLES=1` build with these, so
+ * what they run is what deploys).
+ *
+ * @param entry the handler's source file
+ * @param outfile where the bundle goes
+ */
+export function bundleBuildOptions(entry: string, outfile: string): BuildOptions {
+  return {
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: BUNDLE.platform,
+    format: BUNDLE.format,
+    target: BUNDLE.target,
+    minify: BUNDLE.minify,
+    sourcemap: BUNDLE.sourcemap,
+    sourcesContent: BUNDLE.sourcesContent,
+    mainFields: [...BUNDLE.mainFields],
+    external: [...BUNDLE.external],
+    banner: { js: BUNDLE.banner },
+    logLevel: 'silent',
+  };
+}
 
 export interface AppFunctionProps {
   /** The folder under `functions/`. */

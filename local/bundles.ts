@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
-import { BUNDLE, FUNCTION_NAMES, handlerEntry, type FunctionName } from '../lib/app-function';
+import { BUNDLE, bundleBuildOptions, FUNCTION_NAMES, handlerEntry, type FunctionName } from '../lib/app-function';
 import type { LocalCredentials } from './credentials';
 
 /** The bundles of one start: each function's `handler` export, and where they were built. */
@@ -39,21 +39,7 @@ export async function loadBundles(): Promise<LoadedBundles> {
     const entries = await Promise.all(
       FUNCTION_NAMES.map(async (name) => {
         const outfile = join(dir, name, BUNDLE.outfile);
-        await build({
-          entryPoints: [handlerEntry(name)],
-          outfile,
-          bundle: true,
-          platform: BUNDLE.platform,
-          format: BUNDLE.format,
-          target: BUNDLE.target,
-          minify: BUNDLE.minify,
-          sourcemap: BUNDLE.sourcemap,
-          sourcesContent: BUNDLE.sourcesContent,
-          mainFields: [...BUNDLE.mainFields],
-          external: [...BUNDLE.external],
-          banner: { js: BUNDLE.banner },
-          logLevel: 'silent',
-        });
+        await build(bundleBuildOptions(handlerEntry(name), outfile));
         const mod = (await import(pathToFileURL(outfile).href)) as { handler?: unknown };
         const handler = mod.handler;
         if (typeof handler !== 'function') throw new Error(`The ${name} bundle exports no handler()`);

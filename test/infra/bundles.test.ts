@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUNDLE, FUNCTION_NAMES, handlerEntry, type FunctionName } from '../../lib/app-function';
+import { BUNDLE, bundleBuildOptions, FUNCTION_NAMES, handlerEntry, type FunctionName } from '../../lib/app-function';
 
 const run = promisify(execFile);
 let dir: string;
@@ -37,21 +37,7 @@ beforeAll(async () => {
   writeFileSync(offline, OFFLINE);
   await Promise.all(
     FUNCTION_NAMES.map((name) =>
-      build({
-        entryPoints: [handlerEntry(name)],
-        outfile: bundlePath(name),
-        bundle: true,
-        platform: BUNDLE.platform,
-        format: BUNDLE.format,
-        target: BUNDLE.target,
-        minify: BUNDLE.minify,
-        sourcemap: BUNDLE.sourcemap,
-        sourcesContent: BUNDLE.sourcesContent,
-        mainFields: [...BUNDLE.mainFields],
-        external: [...BUNDLE.external],
-        banner: { js: BUNDLE.banner },
-        logLevel: 'silent',
-      }),
+      build(bundleBuildOptions(handlerEntry(name), bundlePath(name))),
     ),
   );
 });
