@@ -25,6 +25,7 @@ import { DEFAULT_SLA_POLICY } from '../../shared/domain/sla';
 import type { Principal } from '../../shared/domain/model';
 import { createLogger } from '../../shared/runtime/log';
 import { OrdersService } from '../../shared/services/orders-service';
+import { TIMELINE_INSERT_FILTER } from '../../shared/store/stream-records';
 import { DynamoOrderStore } from '../../shared/store/dynamo-order-store';
 import { DynamoPolicyStore } from '../../shared/store/policy-store';
 import { createTestTables } from '../support/tables';
@@ -132,7 +133,10 @@ describe('the local stream pump against Powertools parser schemas', () => {
       consumers: [
         {
           name: 'capture',
-          filter: [],
+          // The fan-out's filter, as its mapping has it. Head images are not checked: DynamoDB Local 3.x
+          // sends an empty map without its "M" (awslabs/amazon-dynamodb-local-samples#37), which no
+          // Lambda consumer of ours reads (README, "Local stream filters").
+          filter: [TIMELINE_INSERT_FILTER],
           handler: async (event: DynamoDBStreamEvent) => {
             batches.push(event);
             return { batchItemFailures: [] };
