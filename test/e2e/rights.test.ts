@@ -118,7 +118,7 @@ describe('a connection lives no longer than its token', () => {
     expect(await driver.request({ action: 'subscribe', room })).toMatchObject({ type: 'ack' });
 
     const fresh = await tokenFor(driver1, 60);
-    expect(await driver.request({ action: 'auth', token: fresh.token })).toEqual({ type: 'ack', reqId: expect.any(String), exp: fresh.expMs / 1000 });
+    expect(await driver.request({ action: 'auth', token: fresh.token, reqId: 'renew-fresh' })).toEqual({ type: 'ack', reqId: 'renew-fresh', exp: fresh.expMs / 1000 });
 
     await sleep(first.expMs + 1000 - Date.now());
     expect(driver.isOpen).toBe(true);
@@ -136,7 +136,7 @@ describe('a connection lives no longer than its token', () => {
     const driver = await connect(first.token);
     expect(await driver.request({ action: 'subscribe', room })).toMatchObject({ type: 'ack' });
     const sooner = await tokenFor(driver1, 2);
-    expect(await driver.request({ action: 'auth', token: sooner.token })).toEqual({ type: 'ack', reqId: expect.any(String), exp: sooner.expMs / 1000 });
+    expect(await driver.request({ action: 'auth', token: sooner.token, reqId: 'renew-sooner' })).toEqual({ type: 'ack', reqId: 'renew-sooner', exp: sooner.expMs / 1000 });
 
     const code = await driver.closed;
     const closedAt = Date.now();

@@ -70,7 +70,7 @@ describe('nextSlaStep: opening', () => {
     if (step.kind !== 'open') throw new Error('unreachable');
     expect(step.plan.alert).toMatchObject({ op: 'open', alert: { alertId: alertIdFor(head.tenant, head.orderId, T0), level: 1 }, outbox: [] });
     // Level 2 is 300 s after opening: that is when the order is due next.
-    expect(step.plan.change).toMatchObject({ openAlertId: expect.any(String), alertLevel: 1, dueAt: iso(900) });
+    expect(step.plan.change).toMatchObject({ openAlertId: alertIdFor(head.tenant, head.orderId, T0), alertLevel: 1, dueAt: iso(900) });
   });
 
   it('keeps the order due when opening writes SMS (level 1 is an SMS due at once)', () => {
