@@ -29,6 +29,8 @@ export interface DynamoDbLocal {
   readonly port: number;
   /** The only credentials that see this instance's tables. */
   readonly credentials: LocalCredentials;
+  /** Is the Java process still running? (False once it has exited, however it ended.) */
+  readonly running: () => boolean;
   stop(): Promise<void>;
 }
 
@@ -103,6 +105,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
     endpoint,
     port: options.port,
     credentials,
+    running: () => exitCode === undefined,
     stop: async () => {
       if (exitCode === undefined) {
         child.kill('SIGTERM');

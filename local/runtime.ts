@@ -182,10 +182,14 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
   let app: App | undefined;
   let handlers: RuntimeHandlers | undefined;
   const sns = new SnsStandIn();
+  /** Whether DynamoDB Local's process still runs; set once it has started. */
+  let databaseRunning: () => boolean = () => true;
 
   const health: LocalRoute = (_req, res, url) => {
     if (url.pathname === '/api/health') {
-      sendJson(res, ready ? 200 : 503, ready ? { ok: true } : { ok: false, starting: true });
+      // CONTRACT §1: 200 only while every part is up; DynamoDB Local may die under the runtime (killed, out of memory).
+      if (ready && !databaseRunning()) sendJson(res, 503, { ok: false, down: ['database'] });
+      else sendJson(res, ready ? 200 : 503, ready ? { ok: true } : { ok: false, starting: true });
       return true;
     }
     if (!ready && (url.pathname.startsWith('/api/') || url.pathname.startsWith('/_local/'))) {
@@ -263,6 +267,7 @@ export async function startRuntime(cfg: LocalConfig, log: Logger): Promise<Runti
   let scheduler: Scheduler | undefined;
   try {
     dynamo = await startDynamoDbLocal({ port: dynamodbPort, credentials, ...(cfg.inMemory ? {} : { dataDir: cfg.dataDir }) });
+    databaseRunning = dynamo.running;
     const ddb = clients.dynamo();
     await ensureTables(ddb, [
       { def: ORDERS_TABLE, name: c.ordersTable },

@@ -249,13 +249,18 @@ export const timelineCsvQuerySchema = z.object({
 
 // ---------------------------------------------------------------- identity
 
+/** The latest `exp` a token may claim: 9999-12-31T23:59:59Z, in epoch seconds (the last second ISO 8601's four-digit years can write). */
+export const MAX_TOKEN_EXP = 253_402_300_799;
+
 export const claimsSchema = z
   .object({
     sub: idSchema,
     tenant: tenantSchema,
     role: roleSchema,
     retailerId: idSchema.optional(),
-    exp: z.number(),
+    // Epoch seconds (RFC 7519 NumericDate), at most 9999-12-31T23:59:59Z: it is stored (the connection's
+    // expiry) and must stay a number DynamoDB takes; a token claiming more is refused like any bad token.
+    exp: z.number().min(0).max(MAX_TOKEN_EXP),
   })
   .refine((c) => c.role !== 'retailer' || c.retailerId !== undefined, {
     message: 'a retailer token needs retailerId',

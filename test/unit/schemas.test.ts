@@ -9,6 +9,7 @@ import {
   assignBodySchema,
   checkpointFrameSchema,
   claimsSchema,
+  MAX_TOKEN_EXP,
   createOrderBodySchema,
   listOrdersQuerySchema,
   messageFrameSchema,
@@ -319,6 +320,12 @@ describe('claims', () => {
 
   it('role must be driver, retailer or dispatcher', () => {
     expectInvalid(claimsSchema, { ...base, role: 'admin' }, 'role');
+  });
+
+  it('exp is epoch seconds up to 9999-12-31T23:59:59Z: a huge or negative one is refused, not stored', () => {
+    expect(new Date(MAX_TOKEN_EXP * 1000).toISOString()).toBe('9999-12-31T23:59:59.000Z');
+    expectValid(claimsSchema, { ...base, role: 'driver', exp: MAX_TOKEN_EXP });
+    for (const exp of [MAX_TOKEN_EXP + 1, 1e20, Number.MAX_VALUE, -1]) expectInvalid(claimsSchema, { ...base, role: 'driver', exp }, 'exp');
   });
 
   it('tenant must use the safe alphabet; sub and exp are required', () => {
