@@ -6,7 +6,7 @@
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { BadJsonError, PayloadTooLargeError } from '../../shared/domain/errors';
+import { BadJsonError, PayloadTooLargeError, ValidationError } from '../../shared/domain/errors';
 import type { Principal } from '../../shared/domain/model';
 import { ALERT_STATES } from '../../shared/domain/sla';
 import { z } from 'zod';
@@ -37,6 +37,38 @@ interface Ctx {
 }
 
 const alertsQuerySchema = z.object({ state: z.enum(ALERT_STATES).optional() });
+
+/**
+ * Refuse a query string whose percent-encoding is malformed (`%zz`, `%E0`):
+ * CONTRACT §4 makes that a 4xx, but a lenient decoder (URLSearchParams, and
+ * API Gateway passing the text through) would read `%zz` as those three
+ * characters and answer as if it were a value.
+ *
+ * @param rawQueryString the query as sent, without `?` (HTTP API payload 2.0's `rawQueryString`)
+ * @throws {ValidationError} naming the parameter, `details.issues[0].field` its name
+ */
+export function checkQueryEncoding(rawQueryString: string | undefined): void {
+  if (rawQueryString === undefined || rawQueryString === '') return;
+  for (const pair of rawQueryString.split('&')) {
+    const [name = '', value = ''] = pair.split('=', 2);
+    for (const part of [name, value]) {
+      try {
+        decodeURIComponent(part.replace(/\+/g, ' '));
+      } catch {
+        const field = (() => {
+          try {
+            return decodeURIComponent(name);
+          } catch {
+            return '(query)';
+          }
+        })();
+        throw new ValidationError(`Invalid query: "${field.slice(0, 64)}" has malformed percent-encoding.`, {
+          issues: [{ field, message: 'malformed percent-encoding' }],
+        });
+      }
+    }
+  }
+}
 
 /** The HTTP API over an app's parts (the module's `handler`: the default app's). */
 export function httpApiHandler({ logger, ordersService, slaService, verifyToken }: Pick<App, 'logger' | 'ordersService' | 'slaService' | 'verifyToken'>) {
@@ -110,6 +142,7 @@ export function httpApiHandler({ logger, ordersService, slaService, verifyToken 
     if (method === 'GET' && path === '/api/health') return json(200, { ok: true });
     const headers = event.headers ?? {};
     const { principal } = await verifyToken()(bearerToken(Object.hasOwn(headers, 'authorization') ? headers['authorization'] : undefined));
+    checkQueryEncoding(event.rawQueryString);
     const raw = event.body == null ? '' : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
     const ctx: Ctx = {
       principal,

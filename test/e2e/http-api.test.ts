@@ -675,6 +675,20 @@ describe('malformed URLs are a 4xx, never a 5xx (CONTRACT §4)', () => {
     expect((await http(url, 'GET', '/api/orders/%E0', { token: cast.dispatcher })).status).toBe(404);
     expect((await signedFetch(url, runtimeCredentials(), 'DELETE', '/@connections/%E0')).status).toBe(400);
   });
+
+  it('answers a query value or name with bad percent-encoding 400 VALIDATION, naming it, not as a literal value', async () => {
+    for (const [query, field] of [
+      ['retailerId=%zz', 'retailerId'],
+      ['status=created&retailerId=%E0', 'retailerId'],
+      ['sinceSeq=%', 'sinceSeq'],
+    ] as const) {
+      const res = await http<{ error: { code: string; details: { issues: { field: string }[] } } }>(url, 'GET', `/api/orders?${query}`, { token: cast.dispatcher });
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatchObject({ code: 'VALIDATION', details: { issues: [{ field }] } });
+    }
+    // Well-formed encodings stay values: a "+" is a space, %25 a percent sign.
+    expect((await http(url, 'GET', '/api/orders?retailerId=a%25b+c', { token: cast.dispatcher })).status).toBe(200);
+  });
 });
 
 describe('GET /api/health', () => {
