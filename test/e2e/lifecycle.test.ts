@@ -72,6 +72,22 @@ describe('local runtime lifecycle', () => {
     });
     await expect(run).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('--role must be') });
   });
+
+  it.each([
+    [['--tenant', 'a', '--role', 'retailer', '--sub', 'x'], '--retailer is required for a retailer token'],
+    [['--tenant', 'a/b', '--role', 'driver', '--sub', 'x'], '--tenant must be 1-64 letters'],
+  ])('npm run token %j says which flag is wrong, with the usage line, not a zod dump', async (args, said) => {
+    const run = promisify(execFile)(process.execPath, ['--import', 'tsx', 'local/token-cli.ts', ...args], { cwd: resolve(import.meta.dirname, '..', '..') });
+    const failure: unknown = await run.then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(failure).toMatchObject({ code: 2 });
+    const stderr = (failure as { stderr: string }).stderr;
+    expect(stderr.slice(0, said.length)).toBe(said);
+    expect(stderr).toContain('usage: npm run token');
+    expect(stderr).not.toContain('"code"');
+  });
 });
 
 describe("API Gateway's connection limits, shortened", () => {
