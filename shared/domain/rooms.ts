@@ -248,14 +248,25 @@ export function authorizeFeedRoom(p: Principal, room: Exclude<Room, { type: 'ord
   kindOf(room).authorize(p, room);
 }
 
-/** The rooms an event of an order owned by `retailerId` is pushed to, its order room first. */
-export function roomsForEvent(event: OrderEvent, retailerId: string): string[] {
-  const rooms: string[] = [];
+/** A room an event goes to: its name, and its kind (so the fan-out never parses the name back). */
+export interface EventRoom {
+  readonly name: string;
+  readonly kind: AnyRoomKind;
+}
+
+/** The rooms an event of an order owned by `retailerId` is pushed to, with their kinds, its order room first. */
+export function eventRooms(event: OrderEvent, retailerId: string): EventRoom[] {
+  const rooms: EventRoom[] = [];
   for (const kind of KINDS) {
     const room = kind.roomFor(event, { retailerId });
-    if (room !== undefined) rooms.push(kind.format(room));
+    if (room !== undefined) rooms.push({ name: kind.format(room), kind });
   }
   return rooms;
+}
+
+/** The names of the rooms an event of an order owned by `retailerId` is pushed to, its order room first. */
+export function roomsForEvent(event: OrderEvent, retailerId: string): string[] {
+  return eventRooms(event, retailerId).map((room) => room.name);
 }
 
 /** Why a connection stops hearing a room (CONTRACT §2): the right to read the order went. */
@@ -289,10 +300,20 @@ export interface MemberRights {
  * granted on the principal alone (live feeds), which never changes on a
  * connection, are checked for expiry only.
  */
-export function pushVerdict(member: MemberRights, room: string, order: OrderAccess | undefined, nowMs: number): 'push' | 'revoke' | 'expired' {
+export function pushVerdict(
+  member: MemberRights,
+  room: string | Pick<AnyRoomKind, 'access'>,
+  order: OrderAccess | undefined,
+  nowMs: number,
+): 'push' | 'revoke' | 'expired' {
   if (member.exp * 1000 <= nowMs) return 'expired';
   if (order === undefined) return 'push';
-  const parsed = parseRoomName(room);
-  if (parsed !== undefined && kindOf(parsed).access === 'order' && !mayReadOrder(member.principal, order)) return 'revoke';
+  const access = typeof room === 'string' ? accessOf(room) : room.access;
+  if (access === 'order' && !mayReadOrder(member.principal, order)) return 'revoke';
   return 'push';
+}
+
+function accessOf(name: string): AnyRoomKind['access'] | undefined {
+  const parsed = parseRoomName(name);
+  return parsed === undefined ? undefined : kindOf(parsed).access;
 }

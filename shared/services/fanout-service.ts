@@ -20,7 +20,7 @@
  */
 import type { OrderEvent } from '../domain/model';
 import type { OrderAccess } from '../domain/permissions';
-import { isResumableRoom, pushVerdict, revokedFrame, roomsForEvent } from '../domain/rooms';
+import { eventRooms, pushVerdict, revokedFrame } from '../domain/rooms';
 import type { Logger } from '../runtime/log';
 import { RecentMap } from '../runtime/recent-map';
 import type { ConnectionHolder, ConnectionStore, Membership } from '../store/connection-store';
@@ -99,8 +99,9 @@ export class FanoutService {
     const { tenant, retailerId, event, roomEpoch } = routed;
     const order: OrderAccess | undefined =
       routed.driverId === undefined ? undefined : { tenant, retailerId, ...(routed.driverId !== null && { driverId: routed.driverId }) };
-    const rooms = roomsForEvent(event, retailerId);
-    const memberLists = await Promise.all(rooms.map((room) => this.membersOf(tenant, room, isResumableRoom(room) ? roomEpoch : undefined)));
+    // Each room with its kind, once per event: no room name is parsed back per member.
+    const rooms = eventRooms(event, retailerId);
+    const memberLists = await Promise.all(rooms.map(({ name, kind }) => this.membersOf(tenant, name, kind.resumable ? roomEpoch : undefined)));
     const key = `${tenant}/${event.orderId}/${event.seq}`;
     const reached = this.reached.get(key) ?? new Set<string>();
     const owed = this.owedRevokes.get(key) ?? new Map<string, OwedRevoke>();
@@ -125,7 +126,7 @@ export class FanoutService {
 
     await Promise.all([
       ...[...owed].map(([target, revoke]) => tellRevoked(target, revoke)),
-      ...rooms.flatMap((room, i) => {
+      ...rooms.flatMap(({ name: room, kind }, i) => {
         const members = memberLists[i] ?? [];
         if (members.length === 0) return [];
         const frame = JSON.stringify({ type: 'event', room, event });
@@ -135,7 +136,7 @@ export class FanoutService {
           if (reached.has(target) || owed.has(target)) return;
           try {
             const holder = await this.holderOf(tenant, room, member, nowMs);
-            const verdict = holder === null ? 'expired' : pushVerdict(holder, room, order, nowMs);
+            const verdict = holder === null ? 'expired' : pushVerdict(holder, kind, order, nowMs);
             if (verdict === 'expired') {
               this.forgetMember(tenant, room, connectionId);
               if (!expiring.has(connectionId)) expiring.set(connectionId, this.expire(connectionId));
