@@ -6,10 +6,10 @@
  * keep-alive pings, and requests fail `OFFLINE` when not connected.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { FakeSocket } from '../support/fake-socket';
 import { Backoff } from '../../web/sdk/backoff';
 import { Connection, type ConnectionEvents, type ConnectionState } from '../../web/sdk/connection';
 import { WaypostRequestError } from '../../web/sdk/requester';
-import type { WebSocketLike } from '../../web/sdk/socket';
 
 describe('Backoff', () => {
   it('waits within [0, min(max, min·2^attempts)), the exponent capped at 16', () => {
@@ -46,35 +46,6 @@ describe('Backoff', () => {
     expect(new Backoff().duration()).toBeLessThan(250);
   });
 });
-
-/** A socket that opens at once and answers each request with `reply(frame)`. */
-class FakeSocket implements WebSocketLike {
-  readyState = 0;
-  onopen: ((ev: unknown) => void) | null = null;
-  onmessage: ((ev: { data: unknown }) => void) | null = null;
-  onclose: ((ev: { code: number }) => void) | null = null;
-  onerror: ((ev: unknown) => void) | null = null;
-  readonly sent: { action: string; reqId: string }[] = [];
-
-  constructor(private readonly reply: (frame: { action: string }, n: number) => Record<string, unknown>) {
-    setTimeout(() => {
-      this.readyState = 1;
-      this.onopen?.({});
-    }, 0);
-  }
-
-  send(data: string): void {
-    const frame = JSON.parse(data) as { action: string; reqId: string };
-    this.sent.push(frame);
-    const answer = { ...this.reply(frame, this.sent.length), reqId: frame.reqId };
-    setTimeout(() => this.onmessage?.({ data: JSON.stringify(answer) }), 0);
-  }
-
-  close(code = 1000): void {
-    this.readyState = 3;
-    setTimeout(() => this.onclose?.({ code }), 0);
-  }
-}
 
 function events(states: ConnectionState[]): ConnectionEvents {
   return { state: (s) => states.push(s), opened: () => undefined, push: () => undefined, renewed: () => undefined, expired: () => undefined };

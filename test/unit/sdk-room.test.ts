@@ -7,9 +7,10 @@
  * ends it, and a refused re-join after a reconnect revokes it.
  */
 import { describe, expect, it, vi } from 'vitest';
+import { FakeSocket } from '../support/fake-socket';
 import type { OrderEvent } from '../../shared/domain/model';
 import type { AckOf } from '../../shared/domain/protocol';
-import { WaypostClient, type RoomRevoked, type WebSocketLike } from '../../web/sdk/client';
+import { WaypostClient, type RoomRevoked } from '../../web/sdk/client';
 import type { TimelinePage } from '../../web/sdk/http';
 import { WaypostRequestError } from '../../web/sdk/requester';
 import { Room, type RoomHost } from '../../web/sdk/room';
@@ -207,38 +208,6 @@ describe('Room', () => {
   });
 });
 
-/** A socket whose server side is the test: `reply` answers each request frame; `push` sends a server push. */
-class FakeSocket implements WebSocketLike {
-  readyState = 0;
-  onopen: ((ev: unknown) => void) | null = null;
-  onmessage: ((ev: { data: unknown }) => void) | null = null;
-  onclose: ((ev: { code: number }) => void) | null = null;
-  onerror: ((ev: unknown) => void) | null = null;
-  readonly sent: { action: string; reqId: string; room?: string; sinceSeq?: number }[] = [];
-
-  constructor(private readonly reply: (frame: FakeSocket['sent'][number]) => Record<string, unknown> | undefined) {
-    setTimeout(() => {
-      this.readyState = 1;
-      this.onopen?.({});
-    }, 0);
-  }
-
-  send(data: string): void {
-    const frame = JSON.parse(data) as FakeSocket['sent'][number];
-    this.sent.push(frame);
-    const answer = this.reply(frame);
-    if (answer !== undefined) this.push({ ...answer, reqId: frame.reqId });
-  }
-
-  push(frame: Record<string, unknown>): void {
-    setTimeout(() => this.onmessage?.({ data: JSON.stringify(frame) }), 0);
-  }
-
-  close(code = 1000): void {
-    this.readyState = 3;
-    setTimeout(() => this.onclose?.({ code }), 0);
-  }
-}
 
 describe('WaypostClient rooms over a fake socket', () => {
   for (const [code, reason] of [
