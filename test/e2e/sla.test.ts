@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { smsId } from '../../shared/domain/sla';
 import { castOf, checkpoint, http, orderFor, uniqueTenant, WsClient, type Cast, type Frame } from '../support/client';
+import { expectTableAck } from '../support/protocol';
 import { spawnRuntime, type SpawnedRuntime } from '../support/spawn-runtime';
 
 const secret = 'sla-e2e-secret';
@@ -122,6 +123,7 @@ describe('SLA escalation', () => {
     const opened = await dispatcher.waitForEvent('dispatch', (e) => e.orderId === orderId && e.kind === 'alert', 10_000);
     const ack = await dispatcher.request({ action: 'ackAlert', alertId: opened.alertId });
     expect(ack).toMatchObject({ type: 'ack', alert: { alertId: opened.alertId, state: 'acknowledged', acknowledgedBy: 'dispatcher-1' } });
+    expectTableAck('ackAlert', ack);
     await dispatcher.waitForEvent('dispatch', (e) => e.alertId === opened.alertId && e.state === 'acknowledged');
     await new Promise((r) => setTimeout(r, 4000)); // past every level's time
     expect(await smsFor(orderId)).toEqual([]);
